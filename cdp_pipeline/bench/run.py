@@ -1,0 +1,146 @@
+"""One benchmark size, in its own process so its peak memory is its own.
+
+    python -m cdp_pipeline.bench.run --persons 100000 --days 30 --out bench_out
+
+Generates data with ``cdp synth``, runs the nightly job on every drop but the newest (a full
+build), then on the newest alone (an incremental night), measures each asset, scores quality
+against the generator's truth, optionally runs Splink on the same records, and writes
+``<out>/<persons>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from cdp_pipeline.bench.measure import ResourceSampler, asset_costs
+
+
+def _use_workdir(workdir: Path) -> None:
+    os.environ["CDP_LANDING_DIR"] = str(workdir / "landing")
+    os.environ["CDP_STATE_DIR"] = str(workdir / "state")
+    os.environ["CDP_WAREHOUSE_URL"] = os.environ.get(
+        "CDP_BENCH_WAREHOUSE_URL", f"sqlite:///{workdir / 'warehouse.db'}"
+    )
+    os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
+
+
+def _newest_drop_folders(landing: Path) -> list[Path]:
+    complete = [p.parent for p in landing.glob("*/*/_SUCCESS")]
+    newest = max(p.name for p in complete)
+    return [p for p in complete if p.name == newest]
+
+
+def _upstream_map() -> dict[str, list[str]]:
+    from cdp_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    return {
+        key.to_user_string(): [p.to_user_string() for p in graph.get(key).parent_keys]
+        for key in graph.get_all_asset_keys()
+    }
+
+
+def _timed_run(label: str) -> dict:
+    from dagster import DagsterInstance
+
+    from cdp_pipeline.runner import run_nightly
+
+    with ResourceSampler() as sampler:
+        started = time.perf_counter()
+        result = run_nightly()
+        wall = time.perf_counter() - started
+    if not result.success:
+        raise RuntimeError(f"{label} run failed: {result.reason}")
+    with DagsterInstance.get() as instance:
+        costs = asset_costs(instance, result.run_id, sampler, _upstream_map())
+    return {
+        "label": label,
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(sampler.peak_rss / 2**20, 1),
+        "assets": [c.as_dict() for c in costs],
+        "tables": result.tables,
+    }
+
+
+def bench_size(persons: int, days: int, seed: int, out: Path, with_splink: bool) -> dict:
+    from cdp_pipeline.synth import generate
+
+    workdir = out / f"work_{persons}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    _use_workdir(workdir)
+    landing, truth = workdir / "landing", workdir / "truth"
+
+    with ResourceSampler() as sampler:
+        started = time.perf_counter()
+        generate(persons=persons, days=days, seed=seed, out=landing, truth=truth)
+        synth = {"wall_s": round(time.perf_counter() - started, 2)}
+    synth["peak_rss_mib"] = round(sampler.peak_rss / 2**20, 1)
+
+    # Full build on all drops but the newest, then the newest alone as an incremental night.
+    held = workdir / "held_back"
+    newest = _newest_drop_folders(landing)
+    for folder in newest:
+        target = held / folder.relative_to(landing)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(folder, target)
+    full = _timed_run("full build")
+    for folder in newest:
+        shutil.move(held / folder.relative_to(landing), folder)
+    incremental = _timed_run("incremental night")
+
+    from cdp_pipeline.evaluation import evaluate
+
+    quality = evaluate("all", truth_dir=truth)
+    result = {
+        "persons": persons,
+        "days": days,
+        "seed": seed,
+        "machine": _machine(),
+        "synth": synth,
+        "full": full,
+        "incremental": incremental,
+        "quality": quality,
+    }
+    if with_splink:
+        from cdp_pipeline.bench.splink_compare import compare_with_splink
+
+        result["splink"] = compare_with_splink(truth_dir=truth)
+    (out / f"{persons}.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
+
+
+def _machine() -> dict:
+    import platform
+
+    mem_kib = next(
+        int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, required=True)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default="bench_out")
+    parser.add_argument("--splink", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bench_size(args.persons, args.days, args.seed, out, args.splink)
+
+
+if __name__ == "__main__":
+    main()

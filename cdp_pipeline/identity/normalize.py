@@ -1,0 +1,258 @@
+"""Normalisation of identifiers and attributes so that equal things compare equal.
+
+Every function works on unique values and maps the result back: a column of a million emails
+usually holds far fewer distinct values, and the expensive parts (edit distances against the
+provider list, ``phonenumbers`` parsing) then run once per distinct value.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+ROLE_LOCAL_PARTS = frozenset(
+    """info sales admin administrator support contact contacts office hello hi marketing team
+    billing accounts accounting finance hr jobs careers recruiting noreply no-reply donotreply
+    webmaster postmaster hostmaster enquiries enquiry inquiries help mail service services
+    reception orders shop store newsletter press media legal privacy security abuse it
+    mailbox general""".split()
+)
+# Providers where dots in the local part are ignored: j.o.h.n@gmail.com reaches john@gmail.com.
+DOT_BLIND_DOMAINS = frozenset({"gmail.com"})
+# Providers delivering local+tag@ to local@ (sub-addressing): the tag never names a new person.
+PLUS_TAG_DOMAINS = frozenset(
+    {"gmail.com", "outlook.com", "hotmail.com", "live.com", "icloud.com", "me.com",
+     "protonmail.com", "proton.me", "fastmail.com"}
+)
+DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+# A typo is corrected only towards a provider with a name long enough that one edit cannot
+# turn a real company domain into it (ge.com is not a misspelt me.com).
+MIN_CORRECTABLE_DOMAIN_LENGTH = 9
+MAX_DOMAIN_EDITS = 1
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$")
+_LOCAL_RE = re.compile(r"^[\w.!#$%&'*+/=?^`{|}~-]+$")
+_SPACES_RE = re.compile(r"\s+")
+_NON_ALNUM_RE = re.compile(r"[^a-z0-9 ]+")
+
+
+def _read_data(name: str) -> str:
+    return resources.files("cdp_pipeline.identity").joinpath("data", name).read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def known_providers() -> tuple[str, ...]:
+    """Well-known mailbox providers (package data): typo targets and 'free' domains."""
+    lines = (line.strip() for line in _read_data("email_providers.txt").splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1)
+def nickname_table() -> dict[str, str]:
+    """Folded nickname or variant -> canonical folded first name (package data)."""
+    rows = csv.DictReader(_read_data("nicknames.csv").splitlines())
+    return {row["name"]: row["canonical"] for row in rows}
+
+
+@lru_cache(maxsize=1)
+def country_table() -> dict[str, str]:
+    """Folded country name -> ISO-2 code (package data)."""
+    rows = csv.DictReader(_read_data("countries.csv").splitlines())
+    return {row["name"]: row["iso2"] for row in rows}
+
+
+def _on_unique(values: pd.Series, func):
+    """Applies ``func`` to the distinct non-null values only, then maps results back (NA stays NA)."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    result = func(pd.Series(np.asarray(uniques, dtype=object), dtype="string")).reset_index(drop=True)
+    padded = result.reindex(range(len(uniques) + 1))  # row len(uniques) is all-NA, for NA inputs
+    taken = padded.iloc[np.where(codes < 0, len(uniques), codes)]
+    taken.index = values.index
+    return taken
+
+
+def _nfkc_lower(values: pd.Series) -> pd.Series:
+    text = values.map(lambda s: unicodedata.normalize("NFKC", s), na_action="ignore").astype("string")
+    return text.str.lower().str.replace(_SPACES_RE, "", regex=True)
+
+
+def _correct_domains(domains: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Misspelt provider domains -> the provider, when exactly one provider is one edit away."""
+    from rapidfuzz import distance, process
+
+    providers = known_providers()
+    targets = [p for p in providers if len(p) >= MIN_CORRECTABLE_DOMAIN_LENGTH]
+    unique = pd.unique(domains.dropna())
+    candidates = [d for d in unique if d not in providers and d not in DOMAIN_ALIASES]
+    fixes: dict[str, str] = {}
+    if candidates and targets:
+        dist = process.cdist(candidates, targets, scorer=distance.OSA.distance, workers=-1)
+        best = dist.min(axis=1)
+        hits = (dist == best[:, None]).sum(axis=1)
+        for i in np.flatnonzero((best <= MAX_DOMAIN_EDITS) & (best > 0) & (hits == 1)):
+            fixes[candidates[i]] = targets[int(dist[i].argmin())]
+    corrected = domains.map(lambda d: fixes.get(d, d), na_action="ignore").astype("string")
+    return corrected, (corrected != domains).fillna(False).astype(bool)
+
+
+def _normalise_unique_emails(raw: pd.Series) -> pd.DataFrame:
+    text = _nfkc_lower(raw).str.strip("<>\"'.,;")
+    parts = text.str.rsplit("@", n=1, expand=True).reindex(columns=[0, 1])
+    local = parts[0].astype("string")
+    domain = parts[1].astype("string").where(text.str.contains("@", regex=False))
+    domain = domain.replace(DOMAIN_ALIASES)
+    domain, corrected = _correct_domains(domain)
+    plus = domain.isin(PLUS_TAG_DOMAINS).fillna(False)
+    local = local.where(~plus, local.str.replace(r"\+.*$", "", regex=True))
+    dots = domain.isin(DOT_BLIND_DOMAINS).fillna(False)
+    local = local.where(~dots, local.str.replace(".", "", regex=False))
+    normalised = (local + "@" + domain).fillna(text)
+    valid = (
+        normalised.str.match(_EMAIL_RE).fillna(False)
+        & local.str.match(_LOCAL_RE).fillna(False)
+        & (local.str.len() > 0).fillna(False)
+    ).astype(bool)
+    role = local.isin(ROLE_LOCAL_PARTS).fillna(False).astype(bool)
+    return pd.DataFrame(
+        {
+            "email_norm": normalised.astype("string"),
+            "email_valid": valid.to_numpy(),
+            "email_corrected": (corrected & valid).to_numpy(),
+            "email_role": role.to_numpy(),
+        }
+    )
+
+
+def normalize_emails(emails: pd.Series) -> pd.DataFrame:
+    """Email -> ``email_norm``, ``email_valid``, ``email_corrected``, ``email_role``.
+
+    Case, spaces and Unicode compatibility forms never distinguish mailboxes; dots and +tags do,
+    except at providers that ignore them. Invalid addresses keep their cleaned text and are
+    marked, not guessed. Role addresses (info@, sales@) are flagged: they name a desk, not a person.
+    """
+    out = _on_unique(emails, _normalise_unique_emails)
+    blank = out["email_norm"].isna() | (out["email_norm"] == "")
+    out["email_norm"] = out["email_norm"].mask(blank)
+    for column in ("email_valid", "email_corrected", "email_role"):
+        out[column] = out[column].fillna(False).astype(bool)
+    return out
+
+
+def email_domain(email_norm: pd.Series) -> pd.Series:
+    return email_norm.astype("string").str.rsplit("@", n=1).str[-1].where(email_norm.notna())
+
+
+def email_local(email_norm: pd.Series) -> pd.Series:
+    return email_norm.astype("string").str.rsplit("@", n=1).str[0].where(email_norm.notna())
+
+
+def is_free_provider(domain: pd.Series) -> pd.Series:
+    """True for mailbox providers: a shared free domain says nothing about who the person is."""
+    return domain.isin(set(known_providers())).fillna(False).astype(bool)
+
+
+def fold_text(values: pd.Series) -> pd.Series:
+    """Accents transliterated (Unidecode, so Greek and Cyrillic too), lower case, no punctuation."""
+    from unidecode import unidecode
+
+    def fold(unique: pd.Series) -> pd.Series:
+        ascii_text = unique.map(unidecode, na_action="ignore").astype("string").str.lower()
+        cleaned = ascii_text.str.replace(_NON_ALNUM_RE, " ", regex=True)
+        cleaned = cleaned.str.replace(_SPACES_RE, " ", regex=True).str.strip()
+        return cleaned.mask(cleaned == "")
+
+    return _on_unique(values, fold)
+
+
+def fold_name(names: pd.Series) -> pd.Series:
+    """A person's name folded for comparison: José Núñez -> jose nunez, O'Brien -> o brien."""
+    return fold_text(names)
+
+
+def canonical_first_name(folded_first: pd.Series) -> pd.Series:
+    """Folded first name -> its canonical form (Bob -> robert), first token only ("mary ann" -> mary)."""
+    first_token = folded_first.astype("string").str.split(" ", n=1).str[0]
+    table = nickname_table()
+    return first_token.map(lambda n: table.get(n, n), na_action="ignore").astype("string")
+
+
+def country_code(countries: pd.Series) -> pd.Series:
+    """ISO-2 code from a code or a country name in several languages; unknown names -> NA."""
+    import phonenumbers
+
+    regions = phonenumbers.SUPPORTED_REGIONS
+    table = country_table()
+
+    def to_code(unique: pd.Series) -> pd.Series:
+        folded = fold_text(unique)
+        upper = folded.str.upper()
+        by_code = upper.where(upper.isin(regions) & (upper.str.len() == 2))
+        by_name = folded.map(table.get, na_action="ignore").astype("string")
+        return by_code.fillna(by_name).astype("string")
+
+    return _on_unique(countries, to_code)
+
+
+def normalize_phones(numbers: pd.Series, countries: pd.Series | None = None) -> pd.Series:
+    """Phone numbers -> E.164 (``+34612345678``) via ``phonenumbers`` using the record's country.
+
+    National formats need the country to be read; numbers that do not parse to a possible number
+    become NA rather than a guess. Parsing runs once per distinct (number, country) pair.
+    """
+    import phonenumbers
+
+    if countries is None:
+        countries = pd.Series(pd.NA, index=numbers.index, dtype="string")
+    region = country_code(countries.reindex(numbers.index))
+    frame = pd.DataFrame({"number": numbers.astype("string").str.strip(), "region": region})
+    frame = frame.mask(frame == "")
+    pairs = frame.dropna(subset=["number"]).drop_duplicates()
+
+    def parse(number: str, region: object) -> object:
+        try:
+            parsed = phonenumbers.parse(number, None if pd.isna(region) else str(region))
+        except phonenumbers.NumberParseException:
+            return pd.NA
+        if not phonenumbers.is_possible_number(parsed):
+            return pd.NA
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    pairs["e164"] = [parse(n, r) for n, r in zip(pairs["number"], pairs["region"])]
+    merged = frame.merge(pairs, on=["number", "region"], how="left")
+    return pd.Series(merged["e164"].to_numpy(), index=numbers.index, dtype="string")
+
+
+STREET_ABBREVIATIONS = {
+    "street": "st", "str": "st", "strasse": "st", "avenue": "ave", "av": "ave", "avenida": "ave",
+    "road": "rd", "drive": "dr", "lane": "ln", "boulevard": "blvd", "court": "ct", "place": "pl",
+    "square": "sq", "terrace": "ter", "apartment": "apt", "calle": "c", "carrer": "c",
+    "rue": "r", "via": "v", "plaza": "pl", "piso": "apt", "flat": "apt", "unit": "apt",
+    "north": "n", "south": "s", "east": "e", "west": "w", "numero": "", "no": "", "number": "",
+}
+
+
+def normalize_street(streets: pd.Series) -> pd.Series:
+    """Street line folded with common words abbreviated: '12, Baker Street' == '12 baker st'."""
+
+    def norm(unique: pd.Series) -> pd.Series:
+        folded = fold_text(unique)
+        tokens = folded.str.split(" ")
+        mapped = tokens.map(
+            lambda ts: " ".join(t for t in (STREET_ABBREVIATIONS.get(t, t) for t in ts) if t),
+            na_action="ignore",
+        )
+        return mapped.astype("string").mask(mapped == "")
+
+    return _on_unique(streets, norm)
+
+
+def normalize_postcode(postcodes: pd.Series) -> pd.Series:
+    """Postcode upper-cased without spaces or dashes: 'sw1a 1aa' == 'SW1A1AA', '28001' stays."""
+    text = fold_text(postcodes).str.upper().str.replace(" ", "", regex=False)
+    return text.mask(text == "")

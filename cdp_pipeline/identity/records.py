@@ -1,0 +1,296 @@
+"""Identity records: one row per thing that can belong to a person, with normalised attributes.
+
+The warehouse contract fixes what an identity record is (crm contact, webinar registration,
+store account, order, browser cookie). Each source is reshaped into one common frame so that
+linking, scoring and survivorship never need to know which system a value came from, plus a
+long frame of every email a record was seen with (a CRM contact has several; a cookie collects
+the addresses of its identify calls and form submissions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cdp_pipeline.identity import normalize as nz
+
+SOURCES = ("crm", "webinar", "store", "order", "web")
+# Survivorship trust: a CRM contact is curated, a store account is typed by its owner, a webinar
+# form is typed in a hurry, an order's billing name may be someone else's, a cookie's traits least.
+SOURCE_TRUST = {"crm": 5, "store": 4, "webinar": 3, "order": 2, "web": 1}
+
+RECORD_COLUMNS = (
+    "record_key", "source", "source_record_id", "first_name", "last_name", "first_fold",
+    "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
+    "city_display", "postal_code", "country", "dob", "employer", "time_zone", "seen_at",
+    "trust", "customer_id",
+)
+
+
+def _s(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column as string, all-NA when the extract did not carry it."""
+    if column in frame.columns:
+        return frame[column].astype("string")
+    return pd.Series(pd.NA, index=frame.index, dtype="string")
+
+
+def _ts(frame: pd.DataFrame, *columns: str) -> pd.Series:
+    """First non-null timestamp among ``columns`` (UTC)."""
+    out = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    for column in columns:
+        if column in frame.columns:
+            out = out.fillna(pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]"))
+    return out
+
+
+def _blank(n: int) -> pd.Series:
+    return pd.Series(pd.NA, index=range(n), dtype="string")
+
+
+def _base(source: str, ids: pd.Series, n: int) -> dict[str, pd.Series]:
+    ids = ids.astype("string").reset_index(drop=True)
+    return {
+        "record_key": (source + ":" + ids).astype("string"),
+        "source": pd.Series([source] * n, dtype="string"),
+        "source_record_id": ids,
+    }
+
+
+def _split_name(full: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """'Ana María López' -> ('Ana', 'María López'): billing names carry no first/last split."""
+    parts = full.astype("string").str.strip().str.split(" ", n=1)
+    return parts.str[0].astype("string"), parts.str[1].astype("string")
+
+
+def _crm(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(frame)
+    f = frame.reset_index(drop=True)
+    rec = _base("crm", _s(f, "record_id"), n) | {
+        "first_name": _s(f, "first_name"), "last_name": _s(f, "last_name"),
+        "phone_raw": _s(f, "phone"), "street_raw": _s(f, "street_address"),
+        "city_display": _s(f, "city"), "postal_code": _s(f, "postal_code"),
+        "country_raw": _s(f, "country"), "dob": pd.to_datetime(f.get("date_of_birth", pd.Series(pd.NaT, index=f.index))),
+        "employer_raw": _s(f, "company_name"), "time_zone": _s(f, "time_zone"),
+        "seen_at": _ts(f, "last_modified_date", "create_date"),
+        "customer_id": _blank(n),
+    }
+    records = pd.DataFrame(rec)
+    primary = pd.DataFrame({"rec": np.arange(n), "email": _s(f, "email"), "origin": "primary"})
+    extra = pd.DataFrame({"rec": np.arange(n), "email": _s(f, "additional_emails").str.split(r"[;,]")})
+    extra = extra.explode("email").assign(origin="additional")
+    emails = pd.concat([primary, extra], ignore_index=True)
+    emails["seen_at"] = records["seen_at"].to_numpy()[emails["rec"].to_numpy()]
+    return records, emails
+
+
+def _webinar(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(frame)
+    f = frame.reset_index(drop=True)
+    key = _s(f, "email_key").fillna(_s(f, "email").str.strip().str.lower())
+    records = pd.DataFrame(
+        _base("webinar", _s(f, "webinar_id") + ":" + key, n) | {
+            "first_name": _s(f, "first_name"), "last_name": _s(f, "last_name"),
+            "phone_raw": _blank(n), "street_raw": _blank(n), "city_display": _blank(n),
+            "postal_code": _blank(n), "country_raw": _s(f, "country"),
+            "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
+            "employer_raw": _s(f, "organization"), "time_zone": _blank(n),
+            "seen_at": _ts(f, "join_time", "registration_time", "webinar_start"),
+            "customer_id": _blank(n),
+        }
+    )
+    emails = pd.DataFrame({"rec": np.arange(n), "email": _s(f, "email"), "origin": "webinar",
+                           "seen_at": records["seen_at"]})
+    return records, emails
+
+
+def _store(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(frame)
+    f = frame.reset_index(drop=True)
+    records = pd.DataFrame(
+        _base("store", _s(f, "customer_id"), n) | {
+            "first_name": _s(f, "first_name"), "last_name": _s(f, "last_name"),
+            "phone_raw": _s(f, "phone"), "street_raw": _s(f, "address1"),
+            "city_display": _s(f, "city"), "postal_code": _s(f, "zip"),
+            "country_raw": _s(f, "country_code"),
+            "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
+            "employer_raw": _blank(n), "time_zone": _blank(n),
+            "seen_at": _ts(f, "updated_at", "created_at"),
+            "customer_id": _s(f, "customer_id"),
+        }
+    )
+    emails = pd.DataFrame({"rec": np.arange(n), "email": _s(f, "email"), "origin": "store",
+                           "seen_at": records["seen_at"]})
+    return records, emails
+
+
+def _orders(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One record per order (lines collapsed): its checkout email, billing name and address."""
+    f = frame.sort_values(["order_id", "created_at"], kind="stable").drop_duplicates("order_id")
+    f = f.reset_index(drop=True)
+    n = len(f)
+    first, last = _split_name(_s(f, "billing_name"))
+    records = pd.DataFrame(
+        _base("order", _s(f, "order_id"), n) | {
+            "first_name": first, "last_name": last, "phone_raw": _blank(n),
+            "street_raw": _s(f, "billing_street"), "city_display": _s(f, "billing_city"),
+            "postal_code": _s(f, "billing_zip"), "country_raw": _s(f, "billing_country"),
+            "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
+            "employer_raw": _blank(n), "time_zone": _blank(n),
+            "seen_at": _ts(f, "created_at"), "customer_id": _s(f, "customer_id"),
+        }
+    )
+    emails = pd.DataFrame({"rec": np.arange(n), "email": _s(f, "email"), "origin": "checkout",
+                           "seen_at": records["seen_at"]})
+    return records, emails
+
+
+def _web(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One record per cookie: its identify traits and form emails, its last known name."""
+    f = frame[_s(frame, "anonymous_id").notna()]
+    ts = _ts(f, "timestamp")
+    anon = _s(f, "anonymous_id")
+    order = np.argsort(ts.to_numpy(), kind="stable")
+    f, ts, anon = f.iloc[order], ts.iloc[order], anon.iloc[order]
+    grouped = pd.DataFrame({
+        "anon": anon, "first_name": _s(f, "first_name"), "last_name": _s(f, "last_name"),
+        "user_id": _s(f, "user_id"), "seen_at": ts,
+    }).groupby("anon", sort=True)
+    agg = grouped.agg(first_name=("first_name", "last"), last_name=("last_name", "last"),
+                      user_id=("user_id", "last"), seen_at=("seen_at", "max"))
+    n = len(agg)
+    records = pd.DataFrame(
+        _base("web", pd.Series(agg.index, dtype="string"), n) | {
+            "first_name": agg["first_name"].astype("string").reset_index(drop=True),
+            "last_name": agg["last_name"].astype("string").reset_index(drop=True),
+            "phone_raw": _blank(n), "street_raw": _blank(n), "city_display": _blank(n),
+            "postal_code": _blank(n), "country_raw": _blank(n),
+            "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
+            "employer_raw": _blank(n), "time_zone": _blank(n),
+            "seen_at": agg["seen_at"].reset_index(drop=True),
+            "customer_id": agg["user_id"].astype("string").reset_index(drop=True),
+        }
+    )
+    position = pd.Series(np.arange(n), index=agg.index)
+    long = pd.concat([
+        pd.DataFrame({"anon": anon, "email": _s(f, "email"), "origin": "identify", "seen_at": ts}),
+        pd.DataFrame({"anon": anon, "email": _s(f, "form_email"), "origin": "form", "seen_at": ts}),
+    ]).dropna(subset=["email"])
+    long = long.groupby(["anon", "email", "origin"], as_index=False, sort=False)["seen_at"].max()
+    emails = pd.DataFrame({"rec": position.loc[long["anon"]].to_numpy(), "email": long["email"],
+                           "origin": long["origin"], "seen_at": long["seen_at"]})
+    # Every userId the cookie carried ties it to that store account (kept as extra identifiers).
+    users = pd.DataFrame({"anon": anon, "user_id": _s(f, "user_id")}).dropna().drop_duplicates()
+    extra_ids = pd.DataFrame({"rec": position.loc[users["anon"]].to_numpy(),
+                              "customer_id": users["user_id"].to_numpy()})
+    return records, emails, extra_ids
+
+
+def build_records(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Canonical frames -> (records, record_emails, record_customer_ids).
+
+    ``records``: one row per identity record with normalised attributes (``RECORD_COLUMNS``);
+    ``record_emails``: ``rec`` (row position in records), ``email_norm``, ``email_valid``,
+    ``email_role``, ``email_corrected``, ``origin``, ``seen_at``;
+    ``record_customer_ids``: ``rec``, ``customer_id`` (store account ids a record points to).
+    """
+    parts, email_parts, id_parts = [], [], []
+    offset = 0
+    builders = (("crm_contacts", _crm), ("webinar_attendees", _webinar),
+                ("store_customers", _store), ("store_orders", _orders))
+    for name, builder in builders:
+        frame = frames.get(name)
+        if frame is None or frame.empty:
+            continue
+        recs, emails = builder(frame)
+        parts.append(recs)
+        email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
+        ids = recs[["customer_id"]].assign(rec=np.arange(len(recs)) + offset).dropna()
+        id_parts.append(ids)
+        offset += len(recs)
+    web = frames.get("store_web_events")
+    if web is not None and not web.empty:
+        recs, emails, extra_ids = _web(web)
+        parts.append(recs)
+        email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
+        id_parts.append(extra_ids.assign(rec=extra_ids["rec"].to_numpy() + offset))
+        offset += len(recs)
+    if not parts:
+        raise ValueError("identity resolution needs at least one non-empty source frame")
+    raw = pd.concat(parts, ignore_index=True)
+    crm_rows = raw.index[raw["source"] == "crm"]
+    email_parts.append(_email_event_addresses(frames.get("crm_email_events"),
+                                              raw.loc[crm_rows, "source_record_id"]))
+    records = _normalise_records(raw)
+    emails = pd.concat(email_parts, ignore_index=True).dropna(subset=["email"])
+    norm = nz.normalize_emails(emails["email"])
+    emails = pd.concat([emails[["rec", "origin", "seen_at"]].reset_index(drop=True),
+                        norm.reset_index(drop=True)], axis=1).dropna(subset=["email_norm"])
+    emails = emails.astype({"rec": "int64"}).reset_index(drop=True)
+    records["email_norm"] = _primary_email(emails, len(records))
+    customer_ids = pd.concat(id_parts, ignore_index=True)
+    customer_ids = customer_ids.astype({"rec": "int64", "customer_id": "string"})
+    customer_ids = customer_ids[customer_ids["customer_id"].str.strip() != ""].drop_duplicates()
+    return records, emails, customer_ids.reset_index(drop=True)
+
+
+def _normalise_records(raw: pd.DataFrame) -> pd.DataFrame:
+    out = raw[["record_key", "source", "source_record_id"]].copy()
+    out["first_name"] = raw["first_name"].str.strip().mask(raw["first_name"].str.strip() == "")
+    out["last_name"] = raw["last_name"].str.strip().mask(raw["last_name"].str.strip() == "")
+    out["first_fold"] = nz.fold_name(out["first_name"])
+    out["first_canon"] = nz.canonical_first_name(out["first_fold"])
+    out["last_fold"] = nz.fold_name(out["last_name"])
+    out["email_norm"] = pd.Series(pd.NA, index=raw.index, dtype="string")
+    out["country"] = nz.country_code(raw["country_raw"])
+    out["phone"] = nz.normalize_phones(raw["phone_raw"], out["country"])
+    out["street"] = nz.normalize_street(raw["street_raw"])
+    out["postcode"] = nz.normalize_postcode(raw["postal_code"])
+    out["city"] = nz.fold_text(raw["city_display"])
+    out["city_display"] = raw["city_display"].str.strip()
+    out["postal_code"] = raw["postal_code"].str.strip()
+    out["dob"] = pd.to_datetime(raw["dob"]).astype("datetime64[us]")
+    out["employer"] = normalize_employer(raw["employer_raw"])
+    out["time_zone"] = raw["time_zone"].str.strip()
+    out["seen_at"] = raw["seen_at"].astype("datetime64[us, UTC]")
+    out["trust"] = raw["source"].map(SOURCE_TRUST).astype("int8")
+    out["customer_id"] = raw["customer_id"]
+    return out[list(RECORD_COLUMNS)]
+
+
+_COMPANY_SUFFIXES = r"\b(inc|llc|ltd|limited|gmbh|ag|sa|sl|srl|spa|bv|nv|plc|co|corp|corporation|company|group)\b"
+
+
+def normalize_employer(names: pd.Series) -> pd.Series:
+    """Company name folded without legal suffixes: 'Acme, Inc.' == 'ACME'."""
+    folded = nz.fold_text(names)
+    stripped = folded.str.replace(_COMPANY_SUFFIXES, " ", regex=True).str.replace(r"\s+", " ", regex=True)
+    stripped = stripped.str.strip()
+    return stripped.mask(stripped == "")
+
+
+def _primary_email(emails: pd.DataFrame, n: int) -> pd.Series:
+    """A record's own valid address: its primary one, else its most recently seen one."""
+    rank = emails["origin"].map({"primary": 0}).fillna(1)
+    ordered = emails.assign(_rank=rank, _invalid=~emails["email_valid"]).sort_values(
+        ["rec", "_invalid", "_rank", "seen_at"], ascending=[True, True, True, False], kind="stable"
+    )
+    first = ordered.drop_duplicates("rec")
+    out = pd.Series(pd.NA, index=range(n), dtype="string")
+    out.iloc[first["rec"].to_numpy()] = first["email_norm"].to_numpy()
+    return out
+
+
+def _email_event_addresses(events: pd.DataFrame | None, crm_ids: pd.Series) -> pd.DataFrame:
+    """Recipients the CRM mailed under a Record ID belong to that contact (old addresses too)."""
+    columns = {"rec": pd.Series(dtype="int64"), "email": pd.Series(dtype="string"),
+               "origin": pd.Series(dtype="string"), "seen_at": pd.Series(dtype="datetime64[us, UTC]")}
+    if events is None or events.empty or crm_ids.empty:
+        return pd.DataFrame(columns)
+    pairs = pd.DataFrame({"record_id": _s(events, "record_id"), "email": _s(events, "recipient"),
+                          "seen_at": _ts(events, "event_time")}).dropna(subset=["record_id", "email"])
+    pairs = pairs.groupby(["record_id", "email"], as_index=False, sort=False)["seen_at"].max()
+    position = pd.Series(crm_ids.index.to_numpy(), index=crm_ids.to_numpy())
+    position = position[~position.index.duplicated()]
+    pairs = pairs[pairs["record_id"].isin(position.index)]
+    return pd.DataFrame({"rec": position.loc[pairs["record_id"]].to_numpy(), "email": pairs["email"].to_numpy(),
+                         "origin": "email_event", "seen_at": pairs["seen_at"].to_numpy()})

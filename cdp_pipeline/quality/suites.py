@@ -1,0 +1,431 @@
+"""great-expectations 1.x suites, one per extract, derived from the row rules.
+
+Every row rule of ``quality/rules.py`` whose check kind has a GX counterpart becomes one
+expectation here, so a rule is defined once: the pandas mask quarantines the rows, and GX
+reports the same rows (same count) in the validation a data engineer reads. Suite-level
+expectations that are not row rules are added on top: the contract's columns exist with their
+canonical types, the natural key is unique within a drop, a snapshot is not empty, email
+columns look like addresses and values lie in plausible ranges.
+
+Severity says what a failure means for the run (GX ``FailureSeverity``):
+
+* ``critical``: the batch breaks the input contract (missing column, wrong type, empty
+  snapshot); nothing downstream should build on it.
+* ``warning``: rows break a row rule or repeat a key; they are quarantined or counted as
+  duplicates and the rest of the file proceeds.
+* ``info``: worth seeing, never a reason to drop a row (email format where identity marks
+  invalid addresses later, implausible but possible values).
+
+great_expectations is imported inside functions only: importing it costs 3-5 s.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cdp_pipeline.extracts import BOOKKEEPING_COLUMNS, Extract, Kind, Type
+from cdp_pipeline.privacy import mask_email, mask_text
+from cdp_pipeline.quality.rules import (
+    EMAIL_REGEX,
+    PARSE_ERROR_SEPARATOR,
+    PARSE_ERRORS_COLUMN,
+    RAW_COLUMN,
+    Rule,
+    rules_for,
+)
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+CRITICAL, WARNING, INFO = "critical", "warning", "info"
+
+# Columns holding one email address each: examples from them are masked as addresses.
+EMAIL_COLUMNS = frozenset({"email", "email_key", "recipient", "form_email"})
+
+# Where a failing row came from; shown next to each example so it can be found in the file.
+INDEX_COLUMNS = ("_file", "_line")
+MAX_EXAMPLES = 5
+
+# Canonical type -> the name GX's pandas ExpectColumnValuesToBeOfType compares with
+# ``dtype.type``: StringDtype -> str, DatetimeTZDtype -> Timestamp (a naive datetime64 fails,
+# which is the point), nullable boolean -> numpy bool, Int64 -> numpy int64.
+GX_TYPE_NAMES = {
+    Type.STRING: "str",
+    Type.TIMESTAMP: "Timestamp",
+    Type.DATE: "datetime64",
+    Type.BOOLEAN: "bool",
+    Type.INTEGER: "int64",
+    Type.DECIMAL: "float64",
+}
+
+# Plausible ranges that are not row rules: values outside are possible but worth a look.
+EARLIEST_PLAUSIBLE_TIMESTAMP = pd.Timestamp("1995-01-01", tz="UTC")  # before web shops and CRMs
+PLAUSIBLE_MAXIMA = {
+    "total": 1_000_000.0,  # one order
+    "lineitem_price": 100_000.0,  # one item
+    "price": 100_000.0,  # one product viewed or added
+}
+
+
+@dataclass(frozen=True)
+class ExpectationFailure:
+    """One failed expectation, safe to show: examples are masked, rows are named by file:line."""
+
+    expectation: str
+    columns: list[str]
+    severity: str
+    rule: str | None  # the row rule it mirrors, or None for a suite-level expectation
+    description: str
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None  # share of all rows of the batch, in percent
+    examples: list[Any] = field(default_factory=list)
+    example_rows: list[str] = field(default_factory=list)  # "file:line"
+    observed: str | None = None  # for table-level expectations (e.g. the missing columns)
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """The validation of one extract's batch, JSON-serialisable through :meth:`to_dict`."""
+
+    extract: str
+    success: bool  # no critical failure: the batch is usable (rows may still be quarantined)
+    evaluated: int
+    rows: int
+    failed: list[ExpectationFailure]
+    statistics: dict[str, Any]
+    elapsed_seconds: float
+
+    @property
+    def max_severity(self) -> str | None:
+        order = (CRITICAL, WARNING, INFO)
+        found = {f.severity for f in self.failed}
+        return next((s for s in order if s in found), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "max_severity": self.max_severity}
+
+
+# ---------------------------------------------------------------- suite construction
+
+
+def _rule_meta(rule: Rule) -> dict[str, Any]:
+    return {"rule": rule.name, "column": rule.column, "description": rule.description}
+
+
+def _parse_error_query(columns: list[str]) -> str:
+    """pandas query keeping rows whose parse errors name none of ``columns``.
+
+    Mirrors ``rules.parse_error_mask``: the not_null rule leaves unparsed values to the parsed
+    rule, so GX must not count them as missing either.
+    """
+    names = "|".join(re.escape(c) for c in columns)
+    sep = re.escape(PARSE_ERROR_SEPARATOR)
+    pattern = f"(?:^|{sep})(?:{names})(?:{sep}|$)"
+    return (
+        f"~{PARSE_ERRORS_COLUMN}.astype('string').fillna('')"
+        f".str.contains({pattern!r}, regex=True)"
+    )
+
+
+def rule_expectation(rule: Rule):
+    """The GX expectation computing exactly the rows ``rule.failing`` flags, or None when GX has
+    no counterpart for the check kind (``same_within_group``)."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import PassThroughCondition
+
+    common = {"meta": _rule_meta(rule), "severity": WARNING}
+    if rule.check == "not_null":
+        condition = PassThroughCondition(
+            pass_through_filter=_parse_error_query([rule.column, RAW_COLUMN])
+        )
+        return gxe.ExpectColumnValuesToNotBeNull(
+            column=rule.column, row_condition=condition, **common
+        )
+    if rule.check == "parsed":
+        pattern = re.escape(PARSE_ERROR_SEPARATOR)
+        regex = f"(?:^|{pattern}){re.escape(rule.column)}(?:{pattern}|$)"
+        return gxe.ExpectColumnValuesToNotMatchRegex(
+            column=PARSE_ERRORS_COLUMN, regex=regex, **common
+        )
+    if rule.check == "in_set":
+        return gxe.ExpectColumnValuesToBeInSet(
+            column=rule.column, value_set=list(rule.params["values"]), **common
+        )
+    if rule.check == "regex":
+        # The rule uses str.match (anchored at the start), GX str.contains: anchor it.
+        return gxe.ExpectColumnValuesToMatchRegex(
+            column=rule.column, regex=f"^(?:{rule.params['pattern']})", **common
+        )
+    if rule.check == "between":
+        bounds = {k: rule.params.get(k) for k in ("min_value", "max_value")}
+        strict = {k: bool(rule.params.get(k, False)) for k in ("strict_min", "strict_max")}
+        return gxe.ExpectColumnValuesToBeBetween(column=rule.column, **bounds, **strict, **common)
+    if rule.check == "pair_le":
+        return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=rule.params["other"],
+            column_B=rule.column,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            **common,
+        )
+    return None
+
+
+def _contract_columns(extract: Extract) -> list[str]:
+    extra = ["email_key"] if "email_key" in extract.natural_key else []
+    return [*extract.column_names, *extra, *BOOKKEEPING_COLUMNS]
+
+
+def contract_expectations(extract: Extract) -> list:
+    """Structure of the batch: columns present, canonical types, a non-empty snapshot."""
+    import great_expectations.expectations as gxe
+
+    columns = _contract_columns(extract)
+    expectations = [
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=columns,
+            exact_match=False,
+            severity=CRITICAL,
+            meta={"description": "every column of the input contract is present"},
+        ),
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=1,
+            # An empty snapshot would delete every record; a quiet increment is normal.
+            severity=CRITICAL if extract.kind is Kind.SNAPSHOT else INFO,
+            meta={"description": "the batch holds at least one row"},
+        ),
+    ]
+    typed = [(c.name, GX_TYPE_NAMES[c.type]) for c in extract.columns]
+    typed += [("email_key", "str")] if "email_key" in columns else []
+    expectations += [
+        gxe.ExpectColumnValuesToBeOfType(
+            column=name,
+            type_=type_name,
+            severity=CRITICAL,
+            meta={"description": f"{name} has the canonical type ({type_name})"},
+        )
+        for name, type_name in typed
+    ]
+    return expectations
+
+
+def key_expectation(extract: Extract):
+    """The natural key is unique within a drop (repeats across drops are expected)."""
+    import great_expectations.expectations as gxe
+
+    return gxe.ExpectCompoundColumnsToBeUnique(
+        column_list=[*extract.natural_key, "_drop_date"],
+        severity=WARNING,
+        meta={
+            "description": "natural key ("
+            + ", ".join(extract.natural_key)
+            + ") is unique within a drop; every copy of a repeated key is counted"
+        },
+    )
+
+
+def informative_expectations(extract: Extract, rules: list[Rule]) -> list:
+    """Email format where no rule quarantines on it, plausible timestamps and amounts."""
+    import great_expectations.expectations as gxe
+
+    regex_ruled = {r.column for r in rules if r.check == "regex"}
+    names = set(extract.column_names)
+    expectations = [
+        gxe.ExpectColumnValuesToMatchRegex(
+            column=column,
+            regex=EMAIL_REGEX,
+            severity=INFO,
+            meta={
+                "description": f"{column} looks like an email address (not quarantined: "
+                "identity marks invalid addresses)"
+            },
+        )
+        for column in sorted((EMAIL_COLUMNS & names) - regex_ruled)
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=c.name,
+            min_value=EARLIEST_PLAUSIBLE_TIMESTAMP,
+            severity=INFO,
+            meta={"description": f"{c.name} is not before {EARLIEST_PLAUSIBLE_TIMESTAMP:%Y}"},
+        )
+        for c in extract.columns
+        if c.type is Type.TIMESTAMP
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=column,
+            max_value=maximum,
+            severity=INFO,
+            meta={"description": f"{column} is at most {maximum:,.0f}"},
+        )
+        for column, maximum in PLAUSIBLE_MAXIMA.items()
+        if column in names
+    ]
+    return expectations
+
+
+def build_suite(extract: Extract) -> "gx.ExpectationSuite":
+    """The extract's suite: contract, mirrored row rules, key uniqueness, informative checks."""
+    import great_expectations as gx
+
+    _context()  # GX suites need an active context to exist
+    rules = rules_for(extract)
+    suite = gx.ExpectationSuite(
+        name=f"{extract.name}_suite",
+        meta={
+            "extract": extract.name,
+            "rules_without_gx_counterpart": [r.name for r in rules if rule_expectation(r) is None],
+        },
+    )
+    mirrored = [e for e in (rule_expectation(r) for r in rules) if e is not None]
+    for expectation in [
+        *contract_expectations(extract),
+        *mirrored,
+        key_expectation(extract),
+        *informative_expectations(extract, rules),
+    ]:
+        suite.add_expectation(expectation)
+    return suite
+
+
+# ---------------------------------------------------------------- validation
+
+
+@functools.cache
+def _context():
+    """One ephemeral context per process (no files, no analytics), reused by every suite and
+    validation: building one costs about a second."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+@functools.cache
+def _batch_definition():
+    asset = _context().data_sources.add_pandas("cdp_frames").add_dataframe_asset("frame")
+    return asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+_SUITES: dict[str, Any] = {}  # built once per extract and process
+_VALIDATION_LOCK = threading.Lock()  # the GX context is not safe to share between threads
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the suite expects it: a frame without parse errors (the accepted rows, a
+    hand-made frame) gets an all-NA ``_parse_errors`` so the parse rules pass rather than err."""
+    if PARSE_ERRORS_COLUMN in frame.columns:
+        return frame
+    return frame.assign(**{PARSE_ERRORS_COLUMN: pd.Series(pd.NA, index=frame.index, dtype="string")})
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars -> JSON-friendly Python values."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _mask(value: Any, column: str | None) -> Any:
+    """An example value safe to show: text masked (addresses as addresses), the rest as is."""
+    if isinstance(value, dict):
+        return {k: _mask(v, k) for k, v in value.items()}
+    if isinstance(value, str):
+        return mask_email(value) if column in EMAIL_COLUMNS else mask_text(value)
+    return _plain(value)
+
+
+def _examples(values: list[Any], columns: list[str]) -> list[Any]:
+    """Masked example values; a pair expectation's tuples become {column: value} dicts."""
+    shown = []
+    for value in values[:MAX_EXAMPLES]:  # a handful of examples, never the data
+        if isinstance(value, (tuple, list)) and len(value) == len(columns):
+            value = dict(zip(columns, value))
+        masked = _mask(value, columns[0] if len(columns) == 1 else None)
+        if masked is not None:
+            shown.append(masked)
+    return shown
+
+
+def _failure(result, rows: int) -> ExpectationFailure:
+    config = result.expectation_config
+    kwargs = config.kwargs
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+    columns += list(kwargs.get("column_list") or [])
+    meta = config.meta or {}
+    detail = result.result or {}
+    examples = _examples(list(detail.get("partial_unexpected_list") or []), columns)
+    example_rows = [
+        f"{i.get('_file')}:{_plain(i.get('_line'))}"
+        for i in detail.get("partial_unexpected_index_list", [])
+        if isinstance(i, dict) and "_file" in i
+    ]
+    unexpected = detail.get("unexpected_count")
+    observed = detail.get("observed_value")
+    missing = (detail.get("details") or {}).get("mismatched", {}).get("missing")
+    if missing:
+        observed = "missing columns: " + ", ".join(missing)
+    error = (result.exception_info or {}).get("exception_message")
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        observed = mask_text(str(error))
+    return ExpectationFailure(
+        expectation=config.type,
+        columns=columns,
+        severity=str(getattr(config, "severity", None) or CRITICAL).split(".")[-1].lower(),
+        rule=meta.get("rule"),
+        description=meta.get("description", ""),
+        unexpected_count=None if unexpected is None else int(unexpected),
+        unexpected_percent=(
+            None if unexpected is None or rows == 0 else round(100.0 * unexpected / rows, 4)
+        ),
+        examples=examples,
+        example_rows=example_rows[:MAX_EXAMPLES],
+        observed=None if observed is None else mask_text(str(_plain(observed))),
+    )
+
+
+def validate_frame(extract: Extract, frame: pd.DataFrame) -> SuiteOutcome:
+    """Validates one batch (the parsed new rows of a run, before quarantine) with the extract's
+    suite and returns counts and masked examples for every failed expectation."""
+    started = time.perf_counter()
+    prepared = _prepare(frame)
+    index_columns = [c for c in INDEX_COLUMNS if c in prepared.columns]
+    result_format = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": MAX_EXAMPLES,
+        "unexpected_index_column_names": index_columns,
+        "return_unexpected_index_query": False,
+    }
+    with _VALIDATION_LOCK:
+        suite = _SUITES.get(extract.name) or _SUITES.setdefault(extract.name, build_suite(extract))
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": prepared})
+        result = batch.validate(suite, result_format=result_format)
+    failed = [_failure(r, len(prepared)) for r in result.results if not r.success]
+    statistics = {k: _plain(v) for k, v in dict(result.statistics).items()}
+    return SuiteOutcome(
+        extract=extract.name,
+        success=not any(f.severity == CRITICAL for f in failed),
+        evaluated=int(statistics.get("evaluated_expectations", len(result.results))),
+        rows=len(prepared),
+        failed=failed,
+        statistics=statistics,
+        elapsed_seconds=round(time.perf_counter() - started, 4),
+    )
