@@ -137,12 +137,9 @@ def address_status(
         events[events["event_type"].isin(list(WITHDRAWAL_EVENTS))]
         .groupby("address")["event_time"].max()
     )
-    withdrawn_at = address.map(last_withdrawal)
-    regranted_at = (
-        profile_emails["person_id"].astype("string").map(latest_grants)
-        .astype("datetime64[us, UTC]")
-    )
-    unsubscribed = withdrawn_at.notna() & ~(regranted_at > withdrawn_at).fillna(False)
+    withdrawn_at = _lookup(address, last_withdrawal)
+    regranted_at = _lookup(profile_emails["person_id"].astype("string"), latest_grants)
+    unsubscribed = withdrawn_at.notna() & ~(regranted_at > withdrawn_at)
 
     status = base.copy()
     status[unsubscribed.to_numpy() & (base == "active").to_numpy()] = "unsubscribed"
@@ -180,13 +177,11 @@ def derive_consent(
                  if c in profiles]
     ).copy()
     person = result["person_id"].astype("string")
-    result["email_consent"] = person.map(consent["email_consent"]).fillna("unknown").astype(
-        "string"
+    result["email_consent"] = _lookup(person, consent["email_consent"], "string").fillna(
+        "unknown"
     )
-    result["consent_updated_at"] = person.map(consent["consent_updated_at"]).astype(
-        "datetime64[us, UTC]"
-    )
-    result["consent_source"] = person.map(consent["consent_source"]).astype("string")
+    result["consent_updated_at"] = _lookup(person, consent["consent_updated_at"])
+    result["consent_source"] = _lookup(person, consent["consent_source"], "string")
     erased = pd.Index(list(erased_person_ids), dtype="string")
     result["sendable"] = (
         (result["email_consent"] == "granted").fillna(False).to_numpy()
@@ -214,6 +209,12 @@ def best_sendable_email(profile_emails: pd.DataFrame) -> pd.Series:
         index=pd.Index(best["person_id"].astype("string"), name="person_id"),
         name="email",
     )
+
+
+def _lookup(keys: pd.Series, values: pd.Series, dtype="datetime64[us, UTC]") -> pd.Series:
+    """``values[key]`` for each key (missing when absent), in ``dtype`` even when empty."""
+    found = values.astype(dtype).reindex(keys.to_numpy())
+    return pd.Series(found.array, index=keys.index)
 
 
 def _events(email_events: pd.DataFrame | None, types: list[str], reference_date: date):

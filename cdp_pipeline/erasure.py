@@ -10,6 +10,7 @@ entry and the person is removed again, without the pipeline ever storing who the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -41,19 +42,33 @@ def _matches(emails: pd.Series, ledger: set[str]) -> np.ndarray:
     return (hashes["normal"].isin(ledger) | hashes["plain"].isin(ledger)).to_numpy()
 
 
+LEDGER_COLUMN = "email_hash"
+Ledger = Union[pd.DataFrame, Iterable[str], None]
+
+
+def ledger_hashes(ledger: Ledger) -> set[str]:
+    """The hashes of a ledger given as a frame (``email_hash`` column), an iterable or None."""
+    if ledger is None:
+        return set()
+    if isinstance(ledger, pd.DataFrame):
+        return set(ledger[LEDGER_COLUMN].dropna().astype(str)) if len(ledger) else set()
+    return set(ledger)
+
+
 def apply_erasure(
     identity_map: pd.DataFrame,
     profile_emails: pd.DataFrame,
     erasure_requests: pd.DataFrame | None,
-    ledger_hashes: Iterable[str],
-) -> tuple[list[str], list[str]]:
-    """Returns ``(erased person_ids, updated ledger)``, both sorted.
+    ledger: Ledger,
+) -> tuple[list[str], pd.DataFrame]:
+    """Returns ``(erased person_ids sorted, updated ledger)``; the ledger is a one-column frame
+    ``email_hash`` (sorted SHA-256 hex digests), ready to persist as-is.
 
     A person is erased when any of their addresses, or the address of any of their webinar
     registrations (``<Webinar ID>:<email>`` record ids), hashes to a ledger entry; the
     ledger is the previous one plus this run's requests.
     """
-    ledger = set(ledger_hashes) | request_hashes(erasure_requests)
+    ledger = ledger_hashes(ledger) | request_hashes(erasure_requests)
     persons = set()
     if len(profile_emails):
         persons |= set(profile_emails.loc[_matches(profile_emails["email"], ledger), "person_id"])
@@ -62,7 +77,8 @@ def apply_erasure(
         address = webinar["source_record_id"].astype("string").str.split(":", n=1).str[1]
         persons |= set(webinar.loc[_matches(address, ledger), "person_id"])
     persons.discard(None)
-    return sorted(str(p) for p in persons if not pd.isna(p)), sorted(ledger)
+    erased = sorted(str(p) for p in persons if not pd.isna(p))
+    return erased, pd.DataFrame({LEDGER_COLUMN: pd.Series(sorted(ledger), dtype="string")})
 
 
 def drop_persons(frame: pd.DataFrame, person_ids: Iterable[str], column: str = "person_id"):
@@ -71,8 +87,6 @@ def drop_persons(frame: pd.DataFrame, person_ids: Iterable[str], column: str = "
     return frame[~frame[column].astype("string").isin(erased).fillna(False).to_numpy()]
 
 
-def drop_erased_addresses(
-    frame: pd.DataFrame, email_column: str, ledger_hashes: Iterable[str]
-) -> pd.DataFrame:
+def drop_erased_addresses(frame: pd.DataFrame, email_column: str, ledger: Ledger) -> pd.DataFrame:
     """``frame`` without rows whose address is in the ledger, for inputs read before identity."""
-    return frame[~_matches(frame[email_column], set(ledger_hashes))]
+    return frame[~_matches(frame[email_column], ledger_hashes(ledger))]

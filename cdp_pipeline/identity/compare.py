@@ -3,183 +3,234 @@
 Each comparison turns a pair of attribute values into a small integer level: ``NULL`` (-1)
 when either side is missing (no evidence either way), ``0`` when they disagree, and higher
 levels for closer agreement. The Fellegi–Sunter model learns how much each level is worth.
+
+Speed: attributes are factorised once per record into integer codes, so equality over millions
+of pairs is an integer comparison; string similarity (Jaro–Winkler) runs once per distinct
+pair of differing values, not once per record pair.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.identity.normalize import on_unique
+
 NULL = -1
 NAME_SIMILAR = 0.9  # Jaro-Winkler above this is a typo, not another name (jon/john 0.93, ana/eva 0.78)
-
-
-def _jaro_winkler(a: pd.Series, b: pd.Series) -> np.ndarray:
-    from rapidfuzz import distance, process
-
-    left = a.fillna("").astype(str).tolist()
-    right = b.fillna("").astype(str).tolist()
-    if not left:
-        return np.zeros(0)
-    return process.cpdist(left, right, scorer=distance.JaroWinkler.normalized_similarity, workers=-1)
-
-
-def _take(values: pd.Series, idx: np.ndarray) -> pd.Series:
-    return values.iloc[idx].reset_index(drop=True)
-
-
-def _null(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return (a.isna() | b.isna()).to_numpy()
-
-
-def _eq(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return (a == b).fillna(False).to_numpy(dtype=bool)
-
-
-def first_name_levels(fold_a, fold_b, canon_a, canon_b) -> np.ndarray:
-    """4 same name, 3 nickname-equivalent, 2 typo, 1 initial-compatible, 0 different."""
-    first_a = fold_a.str.split(" ", n=1).str[0]
-    first_b = fold_b.str.split(" ", n=1).str[0]
-    similar = _jaro_winkler(first_a, first_b) >= NAME_SIMILAR
-    initial = ((first_a.str.len() == 1) | (first_b.str.len() == 1)).fillna(False).to_numpy() & (
-        first_a.str[0] == first_b.str[0]
-    ).fillna(False).to_numpy()
-    levels = np.select(
-        [_null(fold_a, fold_b), _eq(fold_a, fold_b), _eq(canon_a, canon_b), similar, initial],
-        [NULL, 4, 3, 2, 1],
-        0,
-    )
-    return levels.astype(np.int8)
-
-
-def last_name_levels(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """3 same, 2 typo, 1 one surname inside the other (double surnames, married names), 0 different."""
-    tokens_a = a.fillna("").astype(str).to_numpy().astype(str)
-    tokens_b = b.fillna("").astype(str).to_numpy().astype(str)
-    padded_a = np.char.add(np.char.add(" ", tokens_a), " ")
-    padded_b = np.char.add(np.char.add(" ", tokens_b), " ")
-    inside = (np.char.find(padded_a, np.char.add(np.char.add(" ", tokens_b), " ")) >= 0) | (
-        np.char.find(padded_b, np.char.add(np.char.add(" ", tokens_a), " ")) >= 0
-    )
-    similar = _jaro_winkler(a, b) >= NAME_SIMILAR
-    levels = np.select([_null(a, b), _eq(a, b), similar, inside], [NULL, 3, 2, 1], 0)
-    return levels.astype(np.int8)
-
-
-def date_levels(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """2 same date, 1 day/month swapped or one part mistyped, 0 different."""
-    ya, yb = a.dt.year.to_numpy(), b.dt.year.to_numpy()
-    ma, mb = a.dt.month.to_numpy(), b.dt.month.to_numpy()
-    da, db = a.dt.day.to_numpy(), b.dt.day.to_numpy()
-    same_parts = (ya == yb).astype(int) + (ma == mb).astype(int) + (da == db).astype(int)
-    swapped = (ya == yb) & (ma == db) & (da == mb)
-    levels = np.select(
-        [_null(a, b), same_parts == 3, swapped | (same_parts == 2)], [NULL, 2, 1], 0
-    )
-    return levels.astype(np.int8)
-
-
-def address_levels(street_a, street_b, post_a, post_b) -> np.ndarray:
-    """3 same street and postcode, 2 same street or near street in same postcode, 1 same postcode, 0 different."""
-    street_null = _null(street_a, street_b)
-    post_null = _null(post_a, post_b)
-    street_eq = _eq(street_a, street_b)
-    post_eq = _eq(post_a, post_b)
-    street_near = _jaro_winkler(street_a, street_b) >= 0.88
-    levels = np.select(
-        [
-            street_null & post_null,
-            street_eq & post_eq,
-            (street_eq & post_null) | (post_eq & street_near & ~street_null),
-            post_eq,
-            street_null & ~post_eq,
-        ],
-        [NULL, 3, 2, 1, NULL],
-        0,
-    )
-    return levels.astype(np.int8)
-
-
-def exact_levels(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """1 same, 0 different (city, country)."""
-    return np.select([_null(a, b), _eq(a, b)], [NULL, 1], 0).astype(np.int8)
-
-
-def phone_levels(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """2 same number, 1 same last seven digits (a national/international mix-up), 0 different."""
-    tail = _eq(a.str[-7:], b.str[-7:])
-    return np.select([_null(a, b), _eq(a, b), tail], [NULL, 2, 1], 0).astype(np.int8)
-
-
-def employer_levels(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """2 same employer, 1 similar name, 0 different."""
-    similar = _jaro_winkler(a, b) >= 0.9
-    return np.select([_null(a, b), _eq(a, b), similar], [NULL, 2, 1], 0).astype(np.int8)
-
-
-def email_levels(local_a, local_b, domain_a, domain_b, free_a, free_b, last_a, last_b, first_a, first_b):
-    """Email local-part patterns.
-
-    4 same address; 3 same local part at another domain (john.smith@acme vs john.smith@gmail);
-    2 both local parts built from the same name at the same company domain (jsmith@acme vs
-    john.smith@acme after a format change); 1 same company domain only; 0 different.
-    """
-    letters_a = local_a.str.replace(r"[^a-z]", "", regex=True)
-    letters_b = local_b.str.replace(r"[^a-z]", "", regex=True)
-    same_domain = _eq(domain_a, domain_b)
-    company = same_domain & ~(free_a.to_numpy() | free_b.to_numpy())
-    surname = last_a.fillna(last_b).str.replace(" ", "", regex=False).fillna("")
-    first = first_a.fillna(first_b).str.split(" ", n=1).str[0].fillna("")
-    la = letters_a.fillna("").astype(str).to_numpy().astype(str)
-    lb = letters_b.fillna("").astype(str).to_numpy().astype(str)
-    sn = surname.astype(str).to_numpy().astype(str)
-    fi = first.str[:1].fillna("").astype(str).to_numpy().astype(str)
-    has_surname = (np.char.str_len(sn) >= 3) & (np.char.find(la, sn) >= 0) & (np.char.find(lb, sn) >= 0)
-    has_initial = (np.char.str_len(fi) == 1) & (np.char.find(la, fi) >= 0) & (np.char.find(lb, fi) >= 0)
-    name_pattern = has_surname & has_initial
-    levels = np.select(
-        [
-            _null(local_a, local_b),
-            _eq(local_a, local_b) & same_domain,
-            _eq(letters_a, letters_b) & (letters_a.str.len() >= 4).fillna(False).to_numpy(),
-            company & name_pattern,
-            company,
-        ],
-        [NULL, 4, 3, 2, 1],
-        0,
-    )
-    return levels.astype(np.int8)
-
+STREET_SIMILAR = 0.88
+EMPLOYER_SIMILAR = 0.9
 
 COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "email", "country")
+MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 2,
+             "email": 4, "country": 1}
 
 
-def compare_pairs(records: pd.DataFrame, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
-    """Comparison levels (one int8 column per comparison) for the record pairs (a[i], b[i]).
+@dataclass(frozen=True)
+class Coded:
+    """A column as integer codes (-1 = missing) plus the distinct values the codes point to."""
 
-    ``records`` must carry the columns added by ``probabilistic.comparison_columns``.
+    codes: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, column: pd.Series) -> "Coded":
+        codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
+        return cls(codes.astype(np.int64), np.asarray(uniques, dtype=object).astype(str))
+
+
+def _first_token(folded: pd.Series) -> pd.Series:
+    return on_unique(folded, lambda u: u.str.split(" ", n=1).str[0])
+
+
+def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
+    """Per-record codes every comparison reads; computed once, reused for all pairs."""
+    first = _first_token(records["first_fold"])
+    letters = records["email_local"].str.replace(r"[^a-z]", "", regex=True)
+    dob = records["dob"]
+    return {
+        "first": Coded.of(first),
+        "canon": Coded.of(records["first_canon"]),
+        "initial": Coded.of(first.str[:1]),
+        "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
+        "last": Coded.of(records["last_fold"]),
+        "dob_y": dob.dt.year.fillna(-1).to_numpy(np.int64),
+        "dob_m": dob.dt.month.fillna(-1).to_numpy(np.int64),
+        "dob_d": dob.dt.day.fillna(-1).to_numpy(np.int64),
+        "street": Coded.of(records["street"]),
+        "postcode": Coded.of(records["postcode"]),
+        "city": Coded.of(records["city"]),
+        "country": Coded.of(records["country"]),
+        "phone": Coded.of(records["phone"]),
+        "phone_tail": Coded.of(records["phone"].str[-7:]),
+        "employer": Coded.of(records["employer"]),
+        "email_local": Coded.of(records["email_local"]),
+        "email_domain": Coded.of(records["email_domain"]),
+        "local_long": (letters.str.len() >= 4).fillna(False).to_numpy(bool),
+        "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
+        "surname_key": Coded.of(records["last_fold"].str.replace(" ", "", regex=False)),
+    }
+
+
+def _eq(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ca, cb = c.codes[a], c.codes[b]
+    return (ca == cb) & (ca >= 0)
+
+
+def _null(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (c.codes[a] < 0) | (c.codes[b] < 0)
+
+
+def similarity(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaro–Winkler per pair, computed once per distinct pair of differing values."""
+    from rapidfuzz import distance, process
+
+    ca, cb = c.codes[a], c.codes[b]
+    out = ((ca == cb) & (ca >= 0)).astype(np.float64)
+    todo = (ca >= 0) & (cb >= 0) & (ca != cb)
+    if todo.any():
+        width = np.int64(len(c.values) + 1)
+        keys, inverse = np.unique(ca[todo] * width + cb[todo], return_inverse=True)
+        scores = process.cpdist(c.values[keys // width].tolist(), c.values[keys % width].tolist(),
+                                scorer=distance.JaroWinkler.normalized_similarity, workers=-1)
+        out[todo] = np.asarray(scores, dtype=np.float64)[inverse]
+    return out
+
+
+def first_name_levels(f, a, b) -> np.ndarray:
+    """4 same name, 3 nickname-equivalent, 2 typo, 1 initial-compatible, 0 different."""
+    initial = (f["first_is_initial"][a] | f["first_is_initial"][b]) & _eq(f["initial"], a, b)
+    similar = similarity(f["first"], a, b) >= NAME_SIMILAR
+    return np.select(
+        [_null(f["first"], a, b), _eq(f["first"], a, b), _eq(f["canon"], a, b), similar, initial],
+        [NULL, 4, 3, 2, 1], 0,
+    ).astype(np.int8)
+
+
+def last_name_levels(f, a, b) -> np.ndarray:
+    """3 same, 2 typo, 1 one surname inside the other (double or married names), 0 different."""
+    last = f["last"]
+    null = _null(last, a, b)
+    same = _eq(last, a, b)
+    similar = similarity(last, a, b) >= NAME_SIMILAR
+    inside = np.zeros(len(a), dtype=bool)
+    check = ~null & ~same & ~similar
+    if check.any():
+        va = np.char.add(np.char.add(" ", last.values[last.codes[a[check]]]), " ")
+        vb = np.char.add(np.char.add(" ", last.values[last.codes[b[check]]]), " ")
+        inside[check] = (np.char.find(va, vb) >= 0) | (np.char.find(vb, va) >= 0)
+    return np.select([null, same, similar, inside], [NULL, 3, 2, 1], 0).astype(np.int8)
+
+
+def date_levels(f, a, b) -> np.ndarray:
+    """2 same date, 1 day/month swapped or one part mistyped, 0 different."""
+    ya, yb = f["dob_y"][a], f["dob_y"][b]
+    ma, mb = f["dob_m"][a], f["dob_m"][b]
+    da, db = f["dob_d"][a], f["dob_d"][b]
+    parts = (ya == yb).astype(int) + (ma == mb).astype(int) + (da == db).astype(int)
+    swapped = (ya == yb) & (ma == db) & (da == mb)
+    null = (ya < 0) | (yb < 0)
+    return np.select([null, parts == 3, swapped | (parts == 2)], [NULL, 2, 1], 0).astype(np.int8)
+
+
+def address_levels(f, a, b) -> np.ndarray:
+    """3 same street and postcode, 2 same street (or near street, same postcode), 1 same postcode, 0 different."""
+    street_null = _null(f["street"], a, b)
+    post_null = _null(f["postcode"], a, b)
+    street_eq = _eq(f["street"], a, b)
+    post_eq = _eq(f["postcode"], a, b)
+    near = np.zeros(len(a), dtype=bool)
+    if post_eq.any():
+        near[post_eq] = similarity(f["street"], a[post_eq], b[post_eq]) >= STREET_SIMILAR
+    return np.select(
+        [street_null & post_null, street_eq & (post_eq | post_null), street_eq | (post_eq & near),
+         post_eq, street_null & ~post_eq],
+        [NULL, 3, 2, 1, NULL], 0,
+    ).astype(np.int8)
+
+
+def exact_levels(c: Coded, a, b) -> np.ndarray:
+    """1 same, 0 different (city, country)."""
+    return np.select([_null(c, a, b), _eq(c, a, b)], [NULL, 1], 0).astype(np.int8)
+
+
+def phone_levels(f, a, b) -> np.ndarray:
+    """2 same number, 1 same last seven digits (a national/international mix-up), 0 different."""
+    return np.select([_null(f["phone"], a, b), _eq(f["phone"], a, b), _eq(f["phone_tail"], a, b)],
+                     [NULL, 2, 1], 0).astype(np.int8)
+
+
+def employer_levels(f, a, b) -> np.ndarray:
+    """2 same employer, 1 similar name, 0 different."""
+    c = f["employer"]
+    similar = similarity(c, a, b) >= EMPLOYER_SIMILAR
+    return np.select([_null(c, a, b), _eq(c, a, b), similar], [NULL, 2, 1], 0).astype(np.int8)
+
+
+def email_levels(f, a, b) -> np.ndarray:
+    """Email local-part patterns.
+
+    4 same address; 3 same local part at another domain (john.smith@acme vs john.smith@gmail;
+    digits count, john.smith79 is not john.smith80); 2 both local parts built from the same
+    name at the same company domain
+    (jsmith@acme vs john.smith@acme after a format change); 1 same company domain only; 0 different.
     """
-    def pick(column: str) -> tuple[pd.Series, pd.Series]:
-        return _take(records[column], a), _take(records[column], b)
+    local, domain, company = f["email_local"], f["email_domain"], f["email_company"]
+    same_company = _eq(company, a, b)
+    pattern = np.zeros(len(a), dtype=bool)
+    check = same_company & ~_eq(local, a, b)
+    if check.any():
+        ia, ib = a[check], b[check]
+        surname = f["surname_key"]
+        sn_code = np.where(surname.codes[ia] >= 0, surname.codes[ia], surname.codes[ib])
+        sn = np.where(sn_code >= 0, surname.values[np.maximum(sn_code, 0)], "\x00")
+        ini = f["initial"]
+        in_code = np.where(ini.codes[ia] >= 0, ini.codes[ia], ini.codes[ib])
+        fi = np.where(in_code >= 0, ini.values[np.maximum(in_code, 0)], "\x00")
+        la = local.values[local.codes[ia]]
+        lb = local.values[local.codes[ib]]
+        has_surname = (np.char.str_len(sn.astype(str)) >= 3) & (np.char.find(la, sn.astype(str)) >= 0) & (
+            np.char.find(lb, sn.astype(str)) >= 0)
+        starts = (np.char.find(la, fi.astype(str)) == 0) | (np.char.find(lb, fi.astype(str)) == 0)
+        pattern[check] = has_surname & starts
+    return np.select(
+        [_null(local, a, b), _eq(local, a, b) & _eq(domain, a, b), _eq(local, a, b) & f["local_long"][a],
+         pattern, same_company],
+        [NULL, 4, 3, 2, 1], 0,
+    ).astype(np.int8)
 
-    fa, fb = pick("first_fold")
-    ca, cb = pick("first_canon")
-    la, lb = pick("last_fold")
-    sa, sb = pick("street")
-    pa, pb = pick("postcode")
-    ea, eb = pick("email_local")
-    da, db = pick("email_domain")
-    free_a, free_b = pick("email_free")
-    return pd.DataFrame(
-        {
-            "first": first_name_levels(fa, fb, ca, cb),
-            "last": last_name_levels(la, lb),
-            "dob": date_levels(*pick("dob")),
-            "address": address_levels(sa, sb, pa, pb),
-            "city": exact_levels(*pick("city")),
-            "phone": phone_levels(*pick("phone")),
-            "employer": employer_levels(*pick("employer")),
-            "email": email_levels(ea, eb, da, db, free_a, free_b, la, lb, fa, fb),
-            "country": exact_levels(*pick("country")),
-        }
-    )
+
+def compare_pairs(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """Comparison levels (one int8 column per comparison) for the record pairs (a[i], b[i])."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    return pd.DataFrame({
+        "first": first_name_levels(features, a, b),
+        "last": last_name_levels(features, a, b),
+        "dob": date_levels(features, a, b),
+        "address": address_levels(features, a, b),
+        "city": exact_levels(features["city"], a, b),
+        "phone": phone_levels(features, a, b),
+        "employer": employer_levels(features, a, b),
+        "email": email_levels(features, a, b),
+        "country": exact_levels(features["country"], a, b),
+    })
+
+
+def first_names_compatible(first_a: pd.Series, first_b: pd.Series, canon_a: pd.Series,
+                           canon_b: pd.Series) -> np.ndarray:
+    """Pairwise: could these two first names be the same person's (same, nickname, typo, initial, unknown)?"""
+    records = pd.DataFrame({
+        "first_fold": pd.concat([first_a, first_b], ignore_index=True).astype("string"),
+        "first_canon": pd.concat([canon_a, canon_b], ignore_index=True).astype("string"),
+    })
+    first = _first_token(records["first_fold"])
+    features = {
+        "first": Coded.of(first), "canon": Coded.of(records["first_canon"]),
+        "initial": Coded.of(first.str[:1]),
+        "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
+    }
+    n = len(first_a)
+    return first_name_levels(features, np.arange(n), np.arange(n, 2 * n)) != 0

@@ -67,7 +67,7 @@ def country_table() -> dict[str, str]:
     return {row["name"]: row["iso2"] for row in rows}
 
 
-def _on_unique(values: pd.Series, func):
+def on_unique(values: pd.Series, func):
     """Applies ``func`` to the distinct non-null values only, then maps results back (NA stays NA)."""
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     result = func(pd.Series(np.asarray(uniques, dtype=object), dtype="string")).reset_index(drop=True)
@@ -136,7 +136,7 @@ def normalize_emails(emails: pd.Series) -> pd.DataFrame:
     except at providers that ignore them. Invalid addresses keep their cleaned text and are
     marked, not guessed. Role addresses (info@, sales@) are flagged: they name a desk, not a person.
     """
-    out = _on_unique(emails, _normalise_unique_emails)
+    out = on_unique(emails, _normalise_unique_emails)
     blank = out["email_norm"].isna() | (out["email_norm"] == "")
     out["email_norm"] = out["email_norm"].mask(blank)
     for column in ("email_valid", "email_corrected", "email_role"):
@@ -167,7 +167,7 @@ def fold_text(values: pd.Series) -> pd.Series:
         cleaned = cleaned.str.replace(_SPACES_RE, " ", regex=True).str.strip()
         return cleaned.mask(cleaned == "")
 
-    return _on_unique(values, fold)
+    return on_unique(values, fold)
 
 
 def fold_name(names: pd.Series) -> pd.Series:
@@ -196,23 +196,69 @@ def country_code(countries: pd.Series) -> pd.Series:
         by_name = folded.map(table.get, na_action="ignore").astype("string")
         return by_code.fillna(by_name).astype("string")
 
-    return _on_unique(countries, to_code)
+    return on_unique(countries, to_code)
+
+
+def _phone_digits(numbers: pd.Series) -> pd.Series:
+    """Typed number -> '+digits' or 'digits': separators, '(0)' and an extension dropped, 00 -> +."""
+    text = numbers.astype("string").str.strip().str.replace(r"(?i)\s*(ext\.?|x|#)\s*\d+$", "", regex=True)
+    text = text.str.replace("(0)", "", regex=False)
+    plus = text.str.startswith("+") | text.str.startswith("00")
+    digits = text.str.replace(r"\D", "", regex=True).str.replace(r"^00", "", regex=True)
+    out = digits.where(~plus.fillna(False), "+" + digits)
+    return out.mask((digits.str.len() < 4).fillna(True))
+
+
+def _fast_e164(digits: pd.Series, region: pd.Series) -> pd.Series:
+    """E.164 straight from the library's metadata for the plain cases (most numbers).
+
+    A number in its region's national format (national prefix stripped) or already written
+    with the region's calling code, whose length is a possible length there, needs no parser.
+    Anything else is left NA for ``phonenumbers.parse``.
+    """
+    from phonenumbers import PhoneMetadata
+
+    out = pd.Series(pd.NA, index=digits.index, dtype="string")
+    for code in region.dropna().unique():
+        meta = PhoneMetadata.metadata_for_region(str(code))
+        if meta is None:
+            continue
+        prefix = meta.national_prefix
+        parsing = meta.national_prefix_for_parsing
+        if parsing is not None and (prefix is None or parsing.split("|")[0] != prefix):
+            continue  # the region's national prefix rules need the real parser
+        lengths = {str(n) for n in meta.general_desc.possible_length}
+        calling = str(meta.country_code)
+        rows = (region == code).fillna(False) & digits.notna()
+        sub = digits[rows]
+        international = sub.str.startswith("+" + calling)
+        national = sub.where(~international, sub.str.slice(len(calling) + 1))
+        if prefix:
+            strip = ~international & national.str.startswith(prefix) & national.str.slice(len(prefix)).str.len().astype(
+                "string").isin(lengths)
+            national = national.where(~strip, national.str.slice(len(prefix)))
+        plain = ~sub.str.startswith("+") | international
+        ok = plain & national.str.len().astype("string").isin(lengths)
+        out[sub.index[ok.to_numpy(bool)]] = ("+" + calling + national[ok]).to_numpy()
+    return out
 
 
 def normalize_phones(numbers: pd.Series, countries: pd.Series | None = None) -> pd.Series:
     """Phone numbers -> E.164 (``+34612345678``) via ``phonenumbers`` using the record's country.
 
     National formats need the country to be read; numbers that do not parse to a possible number
-    become NA rather than a guess. Parsing runs once per distinct (number, country) pair.
+    become NA rather than a guess. Plain cases are resolved from the library's metadata in bulk;
+    the rest are parsed once per distinct (digits, country) pair.
     """
     import phonenumbers
 
     if countries is None:
         countries = pd.Series(pd.NA, index=numbers.index, dtype="string")
     region = country_code(countries.reindex(numbers.index))
-    frame = pd.DataFrame({"number": numbers.astype("string").str.strip(), "region": region})
-    frame = frame.mask(frame == "")
-    pairs = frame.dropna(subset=["number"]).drop_duplicates()
+    digits = _phone_digits(numbers)
+    out = _fast_e164(digits, region)
+    rest = pd.DataFrame({"number": digits, "region": region})[out.isna() & digits.notna()]
+    pairs = rest.drop_duplicates()
 
     def parse(number: str, region: object) -> object:
         try:
@@ -223,9 +269,11 @@ def normalize_phones(numbers: pd.Series, countries: pd.Series | None = None) -> 
             return pd.NA
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
-    pairs["e164"] = [parse(n, r) for n, r in zip(pairs["number"], pairs["region"])]
-    merged = frame.merge(pairs, on=["number", "region"], how="left")
-    return pd.Series(merged["e164"].to_numpy(), index=numbers.index, dtype="string")
+    parsed = [parse(n, r) for n, r in zip(pairs["number"], pairs["region"])]
+    lookup = pairs.assign(e164=pd.array(parsed, dtype="string"))
+    merged = rest.reset_index().merge(lookup, on=["number", "region"], how="left").set_index("index")
+    out.loc[merged.index] = merged["e164"]
+    return out.astype("string")
 
 
 STREET_ABBREVIATIONS = {
@@ -249,7 +297,7 @@ def normalize_street(streets: pd.Series) -> pd.Series:
         )
         return mapped.astype("string").mask(mapped == "")
 
-    return _on_unique(streets, norm)
+    return on_unique(streets, norm)
 
 
 def normalize_postcode(postcodes: pd.Series) -> pd.Series:

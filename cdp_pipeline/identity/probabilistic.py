@@ -19,23 +19,10 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.identity import normalize as nz
-from cdp_pipeline.identity.compare import COMPARISONS, NULL, compare_pairs
+from cdp_pipeline.identity.compare import COMPARISONS, MAX_LEVEL, NULL, compare_pairs, prepare_features
 
-TF_COMPARISONS = {"first": ("first_canon", 4), "last": ("last_fold", 3)}
-
-
-@dataclass(frozen=True)
-class FSModel:
-    """Learned parameters: per comparison, per level, m and u; and the match prior."""
-
-    m: dict[str, np.ndarray]
-    u: dict[str, np.ndarray]
-    prior: float
-    iterations: int
-
-    def weights(self) -> dict[str, list[float]]:
-        """log2(m/u) per level: the evidence each level carries, for diagnostics."""
-        return {k: np.round(np.log2(self.m[k] / self.u[k]), 3).tolist() for k in self.m}
+# Exact agreement on these weighs by the shared value's frequency (column, exact level).
+TF_COMPARISONS = {"first": ("first_canon", 4), "last": ("last_fold", 3), "dob": ("dob_key", 2)}
 
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
@@ -44,6 +31,7 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     out["email_local"] = nz.email_local(out["email_norm"])
     out["email_domain"] = nz.email_domain(out["email_norm"])
     out["email_free"] = nz.is_free_provider(out["email_domain"])
+    out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
 
 
@@ -59,7 +47,7 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
         "email_local": letters.where(letters.str.len() >= 5),
         "company_surname": company + "|" + last,
         "phone_tail": records["phone"].str[-7:],
-        "dob_first": records["dob"].dt.strftime("%Y-%m-%d").astype("string") + "|" + first,
+        "dob_first": records["dob_key"] + "|" + first,
         "initial_surname_city": first.str[:1] + "|" + last + "|" + records["city"],
     }
 
@@ -82,36 +70,38 @@ def candidate_pairs(records: pd.DataFrame, window: int) -> pd.DataFrame:
             found.append(np.stack([idx[:-step][same], idx[step:][same]], axis=1))
     if not found:
         return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
-    pairs = np.concatenate(found)
-    pairs.sort(axis=1)
-    pairs = np.unique(pairs, axis=0)
-    return pd.DataFrame({"a": pairs[:, 0].astype(np.int64), "b": pairs[:, 1].astype(np.int64)})
+    pairs = np.concatenate(found).astype(np.int64)
+    n = np.int64(len(records))
+    code = np.unique(np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1]))
+    return pd.DataFrame({"a": code // n, "b": code % n})
 
 
-def _level_probabilities(levels: pd.DataFrame, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _level_counts(levels: pd.DataFrame, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     out = {}
     for name in COMPARISONS:
         column = levels[name].to_numpy()
-        size = int(max(column.max(initial=0), _MAX_LEVEL[name])) + 1
         known = column != NULL
         w = np.ones(len(column)) if weights is None else weights
-        counts = np.bincount(column[known], weights=w[known], minlength=size)
-        out[name] = (counts + 0.5) / (counts.sum() + 0.5 * size)  # smoothed: no level is impossible
+        out[name] = np.bincount(column[known], weights=w[known], minlength=MAX_LEVEL[name] + 1)
     return out
 
 
-_MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 2,
-              "email": 4, "country": 1}
+def _probabilities(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Smoothed level frequencies: no level is impossible."""
+    return {k: (c + 0.5) / (c.sum() + 0.5 * len(c)) for k, c in counts.items()}
 
 
-def estimate_u(records: pd.DataFrame, sample_pairs: int, seed: int) -> dict[str, np.ndarray]:
+def _level_probabilities(levels: pd.DataFrame, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    return _probabilities(_level_counts(levels, weights))
+
+
+def estimate_u(features: dict, n: int, sample_pairs: int, seed: int) -> dict[str, np.ndarray]:
     """u per level from random pairs: two random records are nearly always different people."""
-    n = len(records)
     rng = np.random.default_rng(seed)
     a = rng.integers(0, n, size=sample_pairs)
     b = rng.integers(0, n, size=sample_pairs)
     keep = a != b
-    return _level_probabilities(compare_pairs(records, a[keep], b[keep]))
+    return _level_counts(compare_pairs(features, a[keep], b[keep]))
 
 
 def _tf_u(records: pd.DataFrame, pairs: pd.DataFrame, levels: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -125,63 +115,130 @@ def _tf_u(records: pd.DataFrame, pairs: pd.DataFrame, levels: pd.DataFrame) -> d
     return out
 
 
-def _log_ratio(model_m, model_u, levels: pd.DataFrame, tf_u: dict[str, np.ndarray]) -> np.ndarray:
+MIN_LEVEL_OBSERVATIONS = 5  # a level seen fewer times among matches and random pairs carries no weight
+
+
+def level_weights(m_counts: dict[str, np.ndarray], u_counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """log2(m/u) per level; levels too rare to measure on either side weigh nothing."""
+    m, u = _probabilities(m_counts), _probabilities(u_counts)
+    return {k: np.where(m_counts[k] + u_counts[k] >= MIN_LEVEL_OBSERVATIONS, np.log2(m[k] / u[k]), 0.0)
+            for k in m}
+
+
+def _bayes_factor(weights, m_probs, levels: pd.DataFrame, tf_u: dict[str, np.ndarray]) -> np.ndarray:
+    """Sum of level weights (log2); exact name agreement weighs by the name's own frequency."""
     total = np.zeros(len(levels))
     for name in COMPARISONS:
         column = levels[name].to_numpy()
         known = column != NULL
-        safe = np.where(known, column, 0)
-        ratio = np.log2(model_m[name][safe] / model_u[name][safe])
+        weight = weights[name][np.where(known, column, 0)]
         if name in tf_u:
             tf = tf_u[name]
             use_tf = known & ~np.isnan(tf)
-            ratio = np.where(use_tf, np.log2(model_m[name][safe] / np.maximum(np.nan_to_num(tf, nan=1.0), 1e-6)), ratio)
-        total += np.where(known, ratio, 0.0)
+            exact_m = m_probs[name][TF_COMPARISONS[name][1]]
+            weight = np.where(use_tf, np.log2(exact_m / np.maximum(np.nan_to_num(tf, nan=1.0), 1e-6)), weight)
+        total += np.where(known, weight, 0.0)
     return total
 
 
-def _initial_m() -> dict[str, np.ndarray]:
-    """EM start: agreement likely among matches; the data moves these wherever it says."""
-    shapes = {name: size + 1 for name, size in _MAX_LEVEL.items()}
-    out = {}
-    for name, size in shapes.items():
-        raw = np.linspace(0.05, 1.0, size) ** 2
-        out[name] = raw / raw.sum()
-    return out
-
-
-def fit(levels: pd.DataFrame, u: dict[str, np.ndarray], tf_u: dict[str, np.ndarray],
-        max_iterations: int = 25, tolerance: float = 1e-4) -> FSModel:
-    """EM over the blocked pairs with u held fixed (Splink's scheme: u from random sampling)."""
-    m = _initial_m()
-    prior = 0.1
-    iteration = 0
-    for iteration in range(1, max_iterations + 1):
-        score = _log_ratio(m, u, levels, tf_u) + np.log2(prior / (1 - prior))
-        p = 1.0 / (1.0 + np.exp2(-np.clip(score, -60, 60)))
-        new_m = _level_probabilities(levels, weights=p)
-        new_prior = float(np.clip(p.mean(), 1e-6, 1 - 1e-6))
-        change = max(float(np.abs(new_m[k] - m[k]).max()) for k in m)
-        m, prior = new_m, new_prior
-        if change < tolerance:
-            break
-    return FSModel(m=m, u=u, prior=prior, iterations=iteration)
-
-
-def match_probability(model: FSModel, levels: pd.DataFrame, tf_u: dict[str, np.ndarray]) -> np.ndarray:
-    score = _log_ratio(model.m, model.u, levels, tf_u) + np.log2(model.prior / (1 - model.prior))
+def _sigmoid2(score: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp2(-np.clip(score, -60, 60)))
 
 
-def score_candidates(records: pd.DataFrame, window: int, u_sample_pairs: int, seed: int):
-    """Blocked pairs with their comparison levels, match probability and the fitted model."""
+@dataclass(frozen=True)
+class FSModel:
+    """Learned parameters: per comparison and level the weight log2(m/u), the m used for
+    frequency-adjusted names, and the share of matches among the blocked pairs (EM's mixing weight)."""
+
+    weights: dict[str, np.ndarray]
+    m: dict[str, np.ndarray]
+    blocked_prior: float
+    iterations: int
+
+    def weight_table(self) -> dict[str, list[float]]:
+        return {k: np.round(v, 3).tolist() for k, v in self.weights.items()}
+
+
+def fit(levels: pd.DataFrame, u_counts: dict[str, np.ndarray], tf_u: dict[str, np.ndarray],
+        m_counts: dict[str, np.ndarray], learn: tuple[str, ...],
+        max_iterations: int = 30, tolerance: float = 1e-4) -> FSModel:
+    """EM over the blocked pairs with u held fixed (u comes from random sampling, as in Splink).
+
+    Only the m of the comparisons in ``learn`` (and the mixing weight) are re-estimated. Blocked
+    non-matches (a couple sharing surname and address) resemble no random pair, so a free EM
+    over every comparison drifts to "everything matches"; anchoring the comparisons whose m was
+    measured on identifier-linked pairs keeps the posterior honest while EM learns the rest.
+    """
+    counts, prior = dict(m_counts), 0.1
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):
+        m = _probabilities(counts)
+        score = _bayes_factor(level_weights(counts, u_counts), m, levels, tf_u)
+        p = _sigmoid2(score + np.log2(prior / (1 - prior)))
+        estimated = _level_counts(levels, weights=p)
+        new_counts = {k: (estimated[k] if k in learn else counts[k]) for k in counts}
+        new_m = _probabilities(new_counts)
+        new_prior = float(np.clip(p.mean(), 1e-6, 1 - 1e-6))
+        change = max(max(float(np.abs(new_m[k] - m[k]).max()) for k in m), abs(new_prior - prior))
+        counts, prior = new_counts, new_prior
+        if change < tolerance:
+            break
+    return FSModel(weights=level_weights(counts, u_counts), m=_probabilities(counts),
+                   blocked_prior=prior, iterations=iteration)
+
+
+def match_probability(model: FSModel, levels: pd.DataFrame, tf_u: dict[str, np.ndarray],
+                      prior: float) -> np.ndarray:
+    """Posterior that a pair is one person, from its Bayes factor and the prior of a random pair.
+
+    The prior is that of two *random* records, not of blocked pairs: blocking chose the pairs
+    because they look alike, and that evidence is already in the Bayes factor.
+    """
+    return _sigmoid2(_bayes_factor(model.weights, model.m, levels, tf_u) + np.log2(prior / (1 - prior)))
+
+
+def random_pair_prior(group: np.ndarray) -> float:
+    """Chance two random records are one person, from the groups shared identifiers made."""
+    n = len(group)
+    sizes = np.bincount(group).astype(np.float64)
+    same = (sizes * (sizes - 1) / 2).sum()
+    return float(np.clip(same / max(n * (n - 1) / 2, 1.0), 1e-9, 0.5))
+
+
+IDENTIFIER_COMPARISONS = ("email", "phone")
+MIN_LABELLED_PAIRS = 50
+
+
+def labelled_pairs(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Consecutive members of each deterministic group: same-person pairs not chosen by blocking."""
+    order = np.argsort(group, kind="stable")
+    same = group[order][1:] == group[order][:-1]
+    return order[:-1][same], order[1:][same]
+
+
+def score_candidates(records: pd.DataFrame, group: np.ndarray, window: int, u_sample_pairs: int, seed: int):
+    """Blocked pairs across deterministic groups, with comparison levels, probability and model.
+
+    ``group`` is each record's deterministic group. Records a shared identifier joined are
+    training labels: their attribute agreement gives m for every comparison except the
+    identifiers that formed the groups (email, phone), whose m EM learns on the blocked pairs.
+    """
     records = comparison_columns(records)
+    features = prepare_features(records)
     pairs = candidate_pairs(records, window)
-    levels = compare_pairs(records, pairs["a"].to_numpy(), pairs["b"].to_numpy())
-    if len(records) < 2 or len(pairs) == 0:
-        return pairs.assign(probability=np.zeros(len(pairs))), levels, None
-    u = estimate_u(records, u_sample_pairs, seed)
+    pairs = pairs[group[pairs["a"].to_numpy()] != group[pairs["b"].to_numpy()]].reset_index(drop=True)
+    if len(pairs) == 0:
+        return pairs.assign(probability=np.zeros(0)), compare_pairs(features, pairs["a"], pairs["b"]), None
+    levels = compare_pairs(features, pairs["a"].to_numpy(), pairs["b"].to_numpy())
+    u = estimate_u(features, len(records), u_sample_pairs, seed)
     tf_u = _tf_u(records, pairs, levels)
-    model = fit(levels, u, tf_u)
-    probability = match_probability(model, levels, tf_u)
+    la, lb = labelled_pairs(group)
+    m_counts, learn = {}, tuple(COMPARISONS)
+    if len(la) >= MIN_LABELLED_PAIRS:
+        m_counts = _level_counts(compare_pairs(features, la, lb))
+        learn = IDENTIFIER_COMPARISONS
+    for name in learn:  # start: closer agreement more likely among matches; EM moves it
+        m_counts[name] = 100 * np.linspace(0.05, 1.0, MAX_LEVEL[name] + 1) ** 2
+    model = fit(levels, u, tf_u, m_counts, learn=learn)
+    probability = match_probability(model, levels, tf_u, random_pair_prior(group))
     return pairs.assign(probability=probability), levels, model

@@ -19,6 +19,7 @@ SOURCES = ("crm", "webinar", "store", "order", "web")
 # form is typed in a hurry, an order's billing name may be someone else's, a cookie's traits least.
 SOURCE_TRUST = {"crm": 5, "store": 4, "webinar": 3, "order": 2, "web": 1}
 
+ENGAGEMENT_EVENTS = ("OPEN", "CLICK")
 RECORD_COLUMNS = (
     "record_key", "source", "source_record_id", "first_name", "last_name", "first_fold",
     "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
@@ -286,8 +287,10 @@ def _email_event_addresses(events: pd.DataFrame | None, crm_ids: pd.Series) -> p
                "origin": pd.Series(dtype="string"), "seen_at": pd.Series(dtype="datetime64[us, UTC]")}
     if events is None or events.empty or crm_ids.empty:
         return pd.DataFrame(columns)
+    # Only opens and clicks are the person using the address; sends and bounces are the CRM's doing.
+    engaged = _s(events, "event_type").isin(ENGAGEMENT_EVENTS).fillna(False).to_numpy()
     pairs = pd.DataFrame({"record_id": _s(events, "record_id"), "email": _s(events, "recipient"),
-                          "seen_at": _ts(events, "event_time")}).dropna(subset=["record_id", "email"])
+                          "seen_at": _ts(events, "event_time").where(engaged)}).dropna(subset=["record_id", "email"])
     pairs = pairs.groupby(["record_id", "email"], as_index=False, sort=False)["seen_at"].max()
     position = pd.Series(crm_ids.index.to_numpy(), index=crm_ids.to_numpy())
     position = position[~position.index.duplicated()]

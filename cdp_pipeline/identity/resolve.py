@@ -8,7 +8,8 @@ Order of work, and why:
    and an identifier held by more than ``max_persons_per_identifier`` distinct names is shared
    (a family or office inbox) and links nobody. Inside one identifier, records only join when
    their first names are compatible (same, nickname, typo, initial or unknown), so two spouses
-   sharing an inbox stay two people.
+   sharing an inbox stay two people. The addresses a CRM contact's email events went to count
+   as that contact's addresses.
 2. Fellegi–Sunter links, for pairs in different deterministic groups, are accepted above
    ``match_threshold``; hard guards veto them whatever the score: first names that are
    different names (households: same address and surname), different dates of birth
@@ -29,12 +30,12 @@ import pandas as pd
 
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
-from cdp_pipeline.identity.compare import first_name_levels
+from cdp_pipeline.identity.compare import first_names_compatible
 from cdp_pipeline.identity.records import build_records
 
 # Rule priority when a record joined its person in several ways: the strongest is reported.
-RULE_CONFIDENCE = {"customer_id": 1.0, "crm_record": 1.0, "email": 0.99, "phone": 0.97}
-RULE_ORDER = ("customer_id", "crm_record", "email", "phone", "probabilistic", "singleton")
+RULE_CONFIDENCE = {"customer_id": 1.0, "email": 0.99, "phone": 0.97}
+RULE_ORDER = ("customer_id", "email", "phone", "probabilistic", "singleton")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class ResolutionSettings:
     strict_threshold: float = 0.9999  # links kept in a cluster with conflicting facts
     max_first_names: int = 3
     blocking_window: int = 12
-    u_sample_pairs: int = 300_000
+    u_sample_pairs: int = 200_000
     seed: int = 20261124
     probabilistic: bool = True
 
@@ -80,8 +81,8 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     ids = identifiers.copy()
     ids["first_canon"] = records["first_canon"].to_numpy()[ids["rec"].to_numpy()]
     ids["first_fold"] = records["first_fold"].to_numpy()[ids["rec"].to_numpy()]
-    ids["name"] = records["first_canon"].fillna("") .to_numpy()[ids["rec"].to_numpy()]
-    ids["name"] = ids["name"] + "|" + records["last_fold"].fillna("").to_numpy()[ids["rec"].to_numpy()]
+    full_name = records["first_canon"].fillna("") + "|" + records["last_fold"].fillna("")
+    ids["name"] = full_name.to_numpy()[ids["rec"].to_numpy()]
     named = ids[ids["first_canon"].notna()]
     distinct = named.groupby(["kind", "value"])["name"].nunique()
     guarded = distinct[(distinct > max_persons) & (distinct.index.get_level_values("kind") != "customer_id")]
@@ -96,32 +97,35 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
                                                                 "first_fold": "modal_fold"})
              .drop(columns="n"))
     ids = ids.merge(modal, on=["kind", "value"], how="left")
-    level = first_name_levels(ids["first_fold"], ids["modal_fold"], ids["first_canon"], ids["modal_canon"])
-    compatible = (level != 0) | ids["kind"].eq("customer_id").to_numpy()
+    compatible = (ids["first_canon"] == ids["modal_canon"]).fillna(True).to_numpy(bool).copy()
+    compatible |= ids["kind"].eq("customer_id").to_numpy(bool)
+    check = np.flatnonzero(~compatible)
+    compatible[check] = first_names_compatible(ids["first_fold"].iloc[check], ids["modal_fold"].iloc[check],
+                                               ids["first_canon"].iloc[check], ids["modal_canon"].iloc[check])
     ids["subgroup"] = ids["first_canon"].where(~compatible, "").fillna("")
     anchors = ids.groupby(["kind", "value", "subgroup"])["rec"].transform("min")
     links = pd.DataFrame({"a": anchors.to_numpy(), "b": ids["rec"].to_numpy(), "rule": ids["kind"].to_numpy()})
-    links = links[links["a"] != links["b"]].drop_duplicates(["a", "b"])
+    links["order"] = links["rule"].map({r: i for i, r in enumerate(RULE_ORDER)})
+    links = links[links["a"] != links["b"]].sort_values("order", kind="stable").drop_duplicates(["a", "b"])
+    links = links.drop(columns="order")
     return links.reset_index(drop=True), len(guarded)
 
 
 def _probabilistic_links(records, det_labels, settings: ResolutionSettings):
-    scored, levels, model = fs.score_candidates(records, settings.blocking_window,
+    scored, levels, model = fs.score_candidates(records, det_labels, settings.blocking_window,
                                                 settings.u_sample_pairs, settings.seed)
-    a, b = scored["a"].to_numpy(), scored["b"].to_numpy()
-    cross = det_labels[a] != det_labels[b]
+    probability = scored["probability"].to_numpy()
     # Hard guards: another first name is another person (households); another birth date too (namesakes).
     vetoed = (levels["first"].to_numpy() == 0) | (levels["dob"].to_numpy() == 0)
-    accepted = cross & ~vetoed & (scored["probability"].to_numpy() >= settings.match_threshold)
-    links = pd.DataFrame({"a": a[accepted], "b": b[accepted], "rule": "probabilistic",
-                          "weight": scored["probability"].to_numpy()[accepted]})
+    accepted = ~vetoed & (probability >= settings.match_threshold)
+    links = pd.DataFrame({"a": scored["a"].to_numpy()[accepted], "b": scored["b"].to_numpy()[accepted],
+                          "rule": "probabilistic", "weight": probability[accepted]})
     diagnostics = {
-        "candidate_pairs": int(len(scored)),
-        "candidate_pairs_across_groups": int(cross.sum()),
-        "guard_vetoed_pairs": int((cross & vetoed & (scored["probability"].to_numpy() >= settings.match_threshold)).sum()),
+        "candidate_pairs_across_groups": int(len(scored)),
+        "guard_vetoed_pairs": int((vetoed & (probability >= settings.match_threshold)).sum()),
         "em_iterations": model.iterations if model else 0,
-        "em_prior": model.prior if model else None,
-        "em_weights": model.weights() if model else {},
+        "em_blocked_match_share": model.blocked_prior if model else None,
+        "match_weights_log2": model.weight_table() if model else {},
     }
     return links, diagnostics
 

@@ -43,11 +43,6 @@ class FileRead:
     dialect: dict = field(default_factory=dict)
 
 
-def canonical_columns(extract: Extract) -> list[str]:
-    extra = ["email_key"] if extract.name == "webinar_attendees" else []
-    return [*extract.column_names, *extra, "_file", "_line", "_drop_date", RAW_COLUMN, PARSE_ERRORS_COLUMN]
-
-
 def empty_frame(extract: Extract) -> pd.DataFrame:
     """A zero-row canonical frame with the right dtypes (so concatenation keeps types)."""
     dtypes = {
@@ -98,20 +93,66 @@ def _header_key(name: str) -> str:
     return name.replace("\ufeff", "").strip().casefold()
 
 
+JSON_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+JSON_SPECIAL = r'[\x00-\x1f"\\]'
+
+
+def _text(value: str):
+    import pyarrow as pa
+
+    return pa.scalar(value, type=pa.large_string())
+
+
+def _json_string(values: "pa.Array") -> "pa.Array":
+    """JSON string literals of a text column (nulls stay null), escaped in Arrow's C++ kernels.
+
+    Only the few values holding a quote, backslash or control character go through the escapes.
+    """
+    import pyarrow.compute as pc
+
+    special = pc.fill_null(pc.match_substring_regex(values, JSON_SPECIAL), False)
+    if pc.any(special).as_py():
+        text = pc.filter(values, special)
+        text = pc.replace_substring(text, "\\", "\\\\")
+        for char, escaped in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            text = pc.replace_substring(text, char, escaped)
+        text = pc.replace_substring_regex(text, JSON_CONTROL, " ")  # other control characters
+        values = pc.replace_with_mask(values, special, text)
+    return pc.binary_join_element_wise(_text('"'), values, _text('"'), _text(""))
+
+
 def _raw_json(fields: pd.DataFrame) -> pd.Series:
-    """Each row as a JSON object text, keyed by the file's own headers (C-speed to_json)."""
+    """Each row as a JSON object text keyed by the file's own headers, built column-wise.
+
+    ``DataFrame.to_json`` takes seconds per million rows; joining escaped columns does not.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if fields.empty:
         return pd.Series([], index=fields.index, dtype="string")
-    lines = fields.to_json(orient="records", lines=True, force_ascii=False).split("\n")
-    return pd.Series(lines[: len(fields)], index=fields.index, dtype="string")
+    pieces = [_text("{")]
+    for position, name in enumerate(fields.columns):  # per column, vectorised over rows
+        values = pa.chunked_array(pa.array(fields[name])).combine_chunks().cast(pa.large_string())
+        separator = "," if position else ""
+        pieces.append(_text(separator + json.dumps(str(name), ensure_ascii=False) + ":"))
+        pieces.append(pc.fill_null(_json_string(values), _text("null")))
+    objects = pc.binary_join_element_wise(*pieces, _text("}"), _text(""))
+    return pd.Series(objects.to_pandas(types_mapper=lambda _: pd.StringDtype()).array, index=fields.index)
 
 
 def _join_names(masks: dict[str, pd.Series], index: pd.Index) -> pd.Series:
-    joined = pd.Series("", index=index, dtype="string")
-    for name, mask in masks.items():
-        joined = joined + np.where(mask.to_numpy(), name + PARSE_ERROR_SEPARATOR, "")
-    joined = joined.str.removesuffix(PARSE_ERROR_SEPARATOR)
-    return joined.mask(joined == "")
+    """Names of the True masks per row joined by ';', <NA> where none is (built on failing rows only)."""
+    matrix = pd.DataFrame({name: mask.to_numpy() for name, mask in masks.items()}, index=index)
+    failing = matrix.any(axis=1).to_numpy()
+    joined = pd.Series(pd.NA, index=index, dtype="string")
+    if failing.any():
+        subset = matrix[failing]
+        text = pd.Series("", index=subset.index, dtype="string")
+        for name in subset.columns:
+            text = text + np.where(subset[name].to_numpy(), name + PARSE_ERROR_SEPARATOR, "")
+        joined[failing] = text.str.removesuffix(PARSE_ERROR_SEPARATOR)
+    return joined
 
 
 @dataclass
@@ -126,26 +167,33 @@ class _Records:
     open_quote_at_end: bool
 
 
-def locate_records(body: bytes, delimiter: str) -> _Records:
-    """Record boundaries with one numpy pass: newlines outside quotes end records.
+def _outside_quotes(positions: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+    """True for positions preceded by an even number of quote characters."""
+    return np.searchsorted(quotes, positions, side="left") % 2 == 0
 
-    A doubled quote inside a quoted field toggles the state twice, so it needs no special case.
+
+def locate_records(body: bytes, delimiter: str) -> _Records:
+    """Record boundaries with one vectorised pass: newlines outside quotes end records.
+
+    A doubled quote inside a quoted field counts twice, so it needs no special case. Only the
+    positions of quotes, newlines and delimiters are kept, never a per-byte state array.
     """
     arr = np.frombuffer(body, dtype=np.uint8)
-    inside = (np.cumsum(arr == QUOTE) % 2).astype(bool)
+    quotes = np.flatnonzero(arr == QUOTE)
     newlines = np.flatnonzero(arr == NEWLINE)
-    ends = newlines[~inside[newlines]]
+    ends = newlines[_outside_quotes(newlines, quotes)]
     starts = np.concatenate(([0], ends + 1))
     stops = np.concatenate((ends, [len(arr)]))
     terminated = np.concatenate((np.ones(len(ends), bool), [False]))
     if starts[-1] >= len(arr):  # the file ends with a newline: no trailing record
         starts, stops, terminated = starts[:-1], stops[:-1], terminated[:-1]
     content = stops - starts - (stops > starts) * (arr[np.maximum(stops - 1, 0)] == CARRIAGE_RETURN)
-    delimiters = np.flatnonzero((arr == ord(delimiter)) & ~inside)
+    delimiters = np.flatnonzero(arr == ord(delimiter))
+    delimiters = delimiters[_outside_quotes(delimiters, quotes)]
     owner = np.searchsorted(stops, delimiters, side="left")
     fields = np.bincount(owner, minlength=len(starts))[: len(starts)] + 1
     lines = np.searchsorted(newlines, starts, side="left") + 1
-    open_quote = bool(len(arr)) and bool(inside[-1])
+    open_quote = len(quotes) % 2 == 1
     return _Records(starts, lines, fields, content <= 0, terminated, open_quote)
 
 
@@ -164,3 +212,199 @@ def _split_fields(body: bytes, encoding: str, delimiter: str, width: int) -> pd.
     )
 
 
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Header names made unique (a repeated header keeps its first column canonical)."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:  # one per header column, not per row
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}.{seen[name] - 1}")
+    return unique
+
+
+@dataclass
+class _Rows:
+    """A file split into rows of raw text, before typing: the common ground of CSV and JSONL."""
+
+    values: dict[str, pd.Series]  # header key (CSV: case-folded header; JSONL: JSON path) -> text
+    lines: np.ndarray
+    raw: pd.Series
+    broken: np.ndarray  # the row itself could not be parsed (wrong field count, truncated, bad JSON)
+    headers: list[str]  # as the file wrote them, for the unknown-column warning
+    decimal_comma: bool = False
+
+
+def _parse_csv(body: bytes, encoding: str, rel: str, warnings: list[str], dialect: dict) -> _Rows:
+    delimiter = sniff_delimiter(body.split(b"\n", 1)[0].decode(encoding))
+    dialect.update(delimiter=delimiter, line_end="CRLF" if b"\r\n" in body else "LF")
+    records = locate_records(body, delimiter)
+    count = len(records.starts) - int(records.open_quote_at_end)  # records pandas will see
+    cut = int(records.starts[count]) if records.open_quote_at_end else len(body)
+    split = _split_fields(body[:cut], encoding, delimiter, int(records.fields[:count].max()))
+    if len(split) != count:
+        raise UnreadableFile(
+            f"rows cannot be located reliably ({len(split)} rows parsed, {count} expected): unbalanced quotes?"
+        )
+    width = int(records.fields[0])
+    headers = _unique_names([str(h).strip() for h in split.iloc[0, :width]])
+    extras = [f"_extra_{i}" for i in range(1, split.shape[1] - width + 1)]
+    keep = ~records.blank[1:count]
+    data = split.iloc[1:].set_axis(headers + extras, axis=1).loc[keep]
+    lines = records.lines[1:count][keep]
+    broken = records.fields[1:count][keep] != width
+    raw = _raw_json(data)
+    if broken.any():
+        truncated_last = not records.terminated[1:count][keep][-1] and broken[-1]
+        ragged = lines[:-1][broken[:-1]] if truncated_last else lines[broken]
+        if truncated_last:
+            warnings.append(f"{rel}: line {int(lines[-1])}: truncated last line (too few fields), quarantined")
+        if len(ragged):
+            shown = ", ".join(str(int(n)) for n in ragged[:10])
+            warnings.append(f"{rel}: {len(ragged)} row(s) with a wrong number of fields, quarantined (lines {shown})")
+    if records.open_quote_at_end:
+        line = int(records.lines[count])
+        warnings.append(f"{rel}: line {line}: truncated last line (unterminated quote), quarantined")
+        tail_index = pd.Index([len(split)])
+        data = pd.concat([data, pd.DataFrame(index=tail_index, columns=data.columns)])
+        tail = json.dumps({"_text": body[cut:].decode(encoding)}, ensure_ascii=False)
+        raw = pd.concat([raw, pd.Series([tail], index=tail_index, dtype="string")])
+        lines = np.append(lines, line)
+        broken = np.append(broken, True)
+    values: dict[str, pd.Series] = {}
+    for name in headers:  # per column
+        values.setdefault(_header_key(name), data[name])
+    return _Rows(values, lines, raw, np.asarray(broken, dtype=bool), headers, delimiter == ";")
+
+
+JSON_ROW = re.compile(r"in row (\d+)")
+
+
+def _read_json_objects(lines: pd.Series) -> tuple["pa.Table", np.ndarray]:
+    """(table of the well-formed lines, mask of malformed lines) with pyarrow's C++ JSON reader.
+
+    pyarrow rejects a whole block on one bad line and names that row, so a bad line is set
+    aside and the read retried: a file with k malformed lines costs k + 1 passes.
+    """
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    stripped = lines.str.strip()
+    bad = ~(stripped.str.startswith("{") & stripped.str.endswith("}")).fillna(False).to_numpy(dtype=bool)
+    while True:
+        good = np.flatnonzero(~bad)
+        payload = "\n".join(stripped.iloc[good].tolist()).encode("utf-8")
+        if not payload:
+            return pa.table({}), bad
+        try:
+            table = pj.read_json(
+                io.BytesIO(payload),
+                read_options=pj.ReadOptions(block_size=len(payload) + 1, use_threads=False),
+            )
+            return table, bad
+        except pa.ArrowInvalid as exc:
+            found = JSON_ROW.search(str(exc))
+            if not found:
+                raise UnreadableFile(f"JSON could not be read: {exc}") from exc
+            bad[good[int(found.group(1))]] = True
+
+
+def _flatten_to_text(table: "pa.Table") -> dict[str, pd.Series]:
+    """Nested objects flattened to dotted paths, every scalar leaf cast to text in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    values = {}
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_nested(column.type):
+            continue  # arrays are not part of the contract: kept in _raw only
+        text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+        values[name] = text.to_pandas(types_mapper=lambda _: pd.StringDtype())
+    return values
+
+
+def _parse_jsonl(text: str, rel: str, warnings: list[str]) -> _Rows:
+    lines = pd.Series(text.split("\n"), dtype="string").str.removesuffix("\r")
+    numbers = np.arange(1, len(lines) + 1)
+    present = (lines.str.strip() != "").to_numpy(dtype=bool)
+    lines, numbers = lines[present].reset_index(drop=True), numbers[present]
+    table, bad = _read_json_objects(lines)
+    if bad.any():
+        shown = ", ".join(str(int(n)) for n in numbers[bad][:10])
+        warnings.append(f"{rel}: {int(bad.sum())} malformed JSON line(s), quarantined (lines {shown})")
+    good = np.flatnonzero(~bad)
+    values = {}
+    for path, column in _flatten_to_text(table).items():
+        full = pd.Series(pd.NA, index=lines.index, dtype="string")
+        full.iloc[good] = column.to_numpy()
+        values[path] = full
+    return _Rows(values, numbers, lines, bad, list(values))
+
+
+def _typed_frame(extract: Extract, rows: _Rows, rel: str, drop_date: date) -> pd.DataFrame:
+    """Canonical typed columns plus bookkeeping, ``_raw`` and ``_parse_errors``."""
+    index = pd.RangeIndex(len(rows.lines))
+    frame = {}
+    failures = {RAW_COLUMN: pd.Series(rows.broken, index=index)}
+    for column in extract.columns:
+        key = _header_key(column.header) if extract.fmt == "csv" else column.header
+        raw = rows.values.get(key)
+        raw = pd.Series(pd.NA, index=index, dtype="string") if raw is None else raw.set_axis(index)
+        typed, unparseable = parse_column(raw, column.type, rows.decimal_comma)
+        frame[column.name] = typed
+        failures[column.name] = unparseable & ~rows.broken
+    if extract.name == "webinar_attendees":
+        frame["email_key"] = frame["email"].str.strip().str.lower()
+    frame["_file"] = pd.Series(rel, index=index, dtype="string")
+    frame["_line"] = pd.Series(rows.lines, index=index, dtype="Int64")
+    frame["_drop_date"] = pd.Series(pd.Timestamp(drop_date), index=index, dtype="datetime64[us]")
+    frame[RAW_COLUMN] = rows.raw.set_axis(index).astype("string")
+    frame[PARSE_ERRORS_COLUMN] = _join_names(failures, index)
+    return pd.DataFrame(frame, index=index)
+
+
+def _check_columns(extract: Extract, rows: _Rows, rel: str, warnings: list[str]) -> None:
+    """Rejects a file missing a required column; warns about columns the contract does not know."""
+    def key(c):
+        return _header_key(c.header) if extract.fmt == "csv" else c.header
+
+    missing = [c.header for c in extract.columns if c.required and key(c) not in rows.values]
+    if missing:
+        names = ", ".join(f"'{h}'" for h in missing)
+        raise UnreadableFile(f"missing required column(s) {names}")
+    known = {key(c) for c in extract.columns}
+    unknown = [h for h in rows.headers if (_header_key(h) if extract.fmt == "csv" else h) not in known]
+    if unknown:
+        warnings.append(f"{rel}: unknown column(s) ignored: {', '.join(unknown)}")
+
+
+def read_extract_file(path: Path, extract: Extract, landing_dir: Path, drop_date: date) -> FileRead:
+    """Reads one landing file into the canonical frame of ``extract``; never raises on content."""
+    rel = Path(path).relative_to(landing_dir).as_posix()
+    warnings: list[str] = []
+    dialect: dict = {}
+    try:
+        data = Path(path).read_bytes()
+        text, encoding = decode(data)
+        dialect["encoding"] = encoding
+        if not text.strip():
+            warnings.append(f"{rel}: empty file, 0 rows")
+            return FileRead(empty_frame(extract), 0, None, warnings, dialect)
+        if extract.fmt == "jsonl":
+            rows = _parse_jsonl(text, rel, warnings)
+        else:
+            body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
+            rows = _parse_csv(body, "utf-8" if encoding == "utf-8-sig" else encoding, rel, warnings, dialect)
+        if len(rows.lines) == 0 and extract.fmt == "csv":
+            warnings.append(f"{rel}: header only, 0 rows")
+        if not rows.broken.all() or extract.fmt == "csv":  # all-malformed JSON: quarantine, not reject
+            _check_columns(extract, rows, rel, warnings)
+    except UnreadableFile as exc:
+        return FileRead(empty_frame(extract), 0, f"{rel}: {exc}", warnings, dialect)
+    except OSError as exc:
+        return FileRead(empty_frame(extract), 0, f"{rel}: cannot be read ({exc.strerror})", warnings, dialect)
+    frame = _typed_frame(extract, rows, rel, drop_date)
+    return FileRead(frame, len(frame), None, warnings, dialect)

@@ -37,10 +37,12 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.models.features import (
+    EngagementData,
     as_utc,
     engagement_features,
     engagement_labels,
     get_frame,
+    prepare_engagement_data,
 )
 from cdp_pipeline.models.human_engagement import MachineRules
 from cdp_pipeline.models.metrics import probability_metrics
@@ -222,10 +224,10 @@ def model_version(feature_names: list[str], params: dict, data_fingerprint: str)
     return "eng-" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 
-def labelled_cut(frames: dict[str, pd.DataFrame], cut: pd.Timestamp, settings: EngagementSettings):
+def labelled_cut(data: EngagementData | dict, cut: pd.Timestamp, settings: EngagementSettings):
     """Features as of ``cut`` for the persons emailed in the following window, and their labels."""
-    labels = engagement_labels(get_frame(frames, "email_events"), cut, settings.window_days, settings.rules)
-    features = engagement_features(frames, cut, persons=labels.index, rules=settings.rules)
+    labels = engagement_labels(data, cut, settings.window_days, settings.rules)
+    features = engagement_features(data, cut, persons=labels.index, rules=settings.rules)
     return features, labels.to_numpy(dtype=int)
 
 
@@ -237,8 +239,9 @@ def train_engagement_model(
 ) -> EngagementModel:
     """Backtest the model and baselines, then refit on the latest labelled cut."""
     cuts = backtest_cuts(reference_date, settings.window_days)
-    x_train, y_train = labelled_cut(frames, cuts["train"], settings)
-    x_valid, y_valid = labelled_cut(frames, cuts["valid"], settings)
+    data = prepare_engagement_data(frames)
+    x_train, y_train = labelled_cut(data, cuts["train"], settings)
+    x_valid, y_valid = labelled_cut(data, cuts["valid"], settings)
     feature_names = list(x_train.columns)
     x_valid = x_valid.reindex(columns=feature_names)
 
@@ -289,9 +292,9 @@ def score_persons(
 ) -> pd.DataFrame:
     """``engagement_scores`` rows for every profile: model score, or cohort score when cold."""
     profiles = profiles if profiles is not None else get_frame(frames, "profiles")
-    frames = {**frames, "profiles": profiles}
+    data = prepare_engagement_data({**frames, "profiles": profiles})
     persons = pd.Index(profiles["person_id"].dropna().unique()) if profiles is not None else None
-    features = engagement_features(frames, as_of_instant(reference_date), persons=persons, rules=model.settings.rules)
+    features = engagement_features(data, as_of_instant(reference_date), persons=persons, rules=model.settings.rules)
     cold = features["tenure_days"].isna().to_numpy()
     scores = model.predict(features)
     scores = np.where(cold, model.cohort_rates.predict(_cohort_keys(features)), scores)

@@ -1,13 +1,14 @@
 """Point-in-time engagement features and labels.
 
-``engagement_features(frames, cut)`` is the only way features are made, for training cuts and
-for scoring alike, so the two cannot drift apart. Every source is filtered to events strictly
-before ``cut`` *before* anything is derived from it (including the human/machine flags, whose
+``engagement_features(data, cut)`` is the only way features are made, for training cuts and for
+scoring alike, so the two cannot drift apart. Every source is masked to events strictly before
+``cut`` *before* anything is derived from it, including the human/machine flags (whose
 recipient-pattern rule looks at a recipient's whole history): an event at or after the cut
 changes no feature.
 
-``frames`` is a dict of person-attributed frames (identity's ``attribute_events`` output plus
-``profiles``); each may be absent and optional columns may be missing:
+``data`` is either a dict of person-attributed frames or the same frames already encoded by
+``prepare_engagement_data`` (training encodes once and cuts three times). Each frame may be
+absent and optional columns may be missing:
 
 * ``email_events`` (or ``crm_email_events``): campaign_id, recipient, event_type, event_time,
   user_agent, link_url, person_id
@@ -20,22 +21,39 @@ changes no feature.
 * ``profiles``: person_id, email_consent, consent_updated_at, primary_email
 
 Counts are 0 when a person has no such event; "days since" features are NaN when there was
-never one (gradient boosting treats missing values natively, a made-up 9999 would not be
-honest for the calibrated baselines either).
+never one (gradient boosting treats missing values natively; a made-up 9999 would distort the
+baselines). An email is one campaign to one address; opens and clicks count emails, not pixels.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.models.human_engagement import MachineRules, flag_machine_engagement
+from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
+from cdp_pipeline.models.human_engagement import (
+    CLICK,
+    DELIVERED,
+    OPEN,
+    SENT,
+    EncodedEmailEvents,
+    MachineRules,
+    encode_email_events,
+    machine_reason_codes,
+    min_per_key,
+    time_us,
+)
 
+EMAIL_TYPE = {name: code for code, name in enumerate(EMAIL_EVENT_TYPES)}
 WINDOWS = (7, 30, 90)
-SESSION_GAP_MINUTES = 30
+SESSION_GAP_US = 30 * 60e6
 LABEL_WINDOW_DAYS = 30
-SEND_TYPES = ("SENT", "DELIVERED")
 DAY_US = 86_400e6
+# Weak fixed prior for the smoothed response rate (one response in four sends): 1 of 1 is
+# less certain than 20 of 20; fixed, so a person's value never depends on who else is scored.
+PRIOR_RESPONSES, PRIOR_SENDS = 1.0, 4.0
 
 FRAME_ALIASES = {
     "email_events": ("email_events", "crm_email_events"),
@@ -45,8 +63,8 @@ FRAME_ALIASES = {
     "profiles": ("profiles",),
 }
 
-# Second-level labels of consumer mailbox providers (incl. frequent typos): everything else is
-# taken as a work (company) domain.
+# Second-level labels of consumer mailbox providers (and frequent typos of them); every other
+# domain is taken as a work (company) domain.
 PERSONAL_DOMAIN_LABELS = frozenset(
     "gmail googlemail gmial gmal yahoo ymail yaho hotmail hotmal hotmial outlook live msn "
     "icloud me mac aol gmx web proton protonmail pm mail yandex orange free laposte sfr "
@@ -56,10 +74,13 @@ PERSONAL_DOMAIN_LABELS = frozenset(
     "rogers sympatico videotron telus seznam wp o2 interia onet rambler ukr".split()
 )
 
-COUNT_PREFIXES = (
-    "sends_", "opens_", "clicks_", "machine_opens_", "hard_bounces", "soft_bounces_",
-    "unsubscribed", "webinar_", "orders_", "spend_", "order_categories", "sessions_",
-    "web_events_", "cart_adds_", "categories_viewed_",
+# Features left NaN (not 0) for a person with no history of that kind.
+NAN_WHEN_NEVER = frozenset(
+    {
+        "days_since_last_send", "days_since_first_send", "days_since_last_open", "days_since_last_click",
+        "open_rate_90d", "click_to_open_90d", "days_since_last_order", "average_order_value",
+        "days_since_last_web", "days_since_last_webinar", "tenure_days", "is_work_domain",
+    }
 )
 
 
@@ -76,59 +97,155 @@ def as_utc(moment) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _age_days(times: pd.Series, cut: pd.Timestamp) -> np.ndarray:
-    """Days between each event and the cut (positive = before the cut); NaT -> NaN."""
-    naive = pd.to_datetime(times, utc=True).dt.tz_localize(None).astype("datetime64[us]").to_numpy()
-    cut_us = np.datetime64(cut.tz_convert("UTC").tz_localize(None), "us").astype(np.int64)
-    ages = (cut_us - naive.astype(np.int64)) / DAY_US
-    ages[np.isnat(naive)] = np.nan
-    return ages
+def _instant_us(moment) -> float:
+    return float(as_utc(moment).value // 1000)
 
 
-def _before_cut(frame: pd.DataFrame | None, time_column: str, cut: pd.Timestamp, columns) -> pd.DataFrame:
-    """Rows strictly before the cut with a person, restricted to the columns that exist."""
+def work_domain_flags(emails: pd.Series) -> np.ndarray:
+    """1.0 for a company domain, 0.0 for a consumer mailbox provider, NaN when unknown."""
+    codes, uniques = pd.factorize(pd.Series(emails, dtype="string"))
+    domain = pd.Series(uniques, dtype="string").str.strip().str.lower().str.rpartition("@")[2]
+    labels = domain.str.split(".")
+    second = labels.str[-2].where(labels.str.len() >= 2)
+    flag = (~second.isin(PERSONAL_DOMAIN_LABELS)).astype(float).where(second.notna() & (second != ""))
+    values = flag.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else np.nan, np.nan)
+
+
+@dataclass
+class _Events:
+    """One source as arrays: global person code and event time, plus source-specific columns."""
+
+    person: np.ndarray
+    time: np.ndarray
+    columns: dict[str, np.ndarray]
+
+
+@dataclass
+class EngagementData:
+    """All sources encoded once against one global person index (see module docstring)."""
+
+    persons: pd.Index
+    email: EncodedEmailEvents | None
+    email_person: np.ndarray  # per email event: person code (-1 when unattributed)
+    recipient_work: np.ndarray  # per recipient code: work domain flag
+    orders: _Events | None
+    web: _Events | None  # rows sorted by (cookie, time) so sessions are one pass
+    webinars: _Events | None
+    consent: np.ndarray  # per person: granted 1 / denied -1 / unknown 0
+    consent_updated: np.ndarray  # per person: time of that answer (NaN when unknown)
+    profile_work: np.ndarray  # per person: work flag of the primary email
+
+    def codes(self, person_ids) -> np.ndarray:
+        return self.persons.get_indexer(pd.Index(person_ids))
+
+
+def _person_ids(frame: pd.DataFrame | None) -> pd.Index:
+    if frame is None or "person_id" not in frame:
+        return pd.Index([])
+    return pd.Index(frame["person_id"].dropna().unique())
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+
+
+def _encode_orders(orders: pd.DataFrame, persons: pd.Index) -> _Events:
+    """Order lines: an order counts once (Total repeats on every line); voided orders do not
+    count, refunded ones earn nothing."""
+    status = _column(orders, "financial_status").astype("string").str.strip().str.lower()
+    person = persons.get_indexer(orders["person_id"])
+    first_line = ~pd.DataFrame({"p": person, "o": _column(orders, "order_id").to_numpy()}).duplicated().to_numpy()
+    counted = first_line & ~status.isin(("voided",)).fillna(False).to_numpy()
+    earning = counted & ~status.isin(("refunded",)).fillna(False).to_numpy()
+    total = pd.to_numeric(_column(orders, "total"), errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    return _Events(
+        person=person,
+        time=time_us(orders["created_at"]),
+        columns={
+            "order": counted,
+            "spend": np.where(earning, total, 0.0),
+            "earning": earning,
+            "category": pd.factorize(_column(orders, "lineitem_category"))[0],
+        },
+    )
+
+
+def _encode_web(web: pd.DataFrame, persons: pd.Index) -> _Events:
+    """Sorted by (cookie, time); the cookie is the anonymousId, else the userId, else the person."""
+    cookie = _column(web, "anonymous_id").astype("string")
+    cookie = cookie.fillna(_column(web, "user_id").astype("string"))
+    cookie = cookie.fillna("person:" + web["person_id"].astype("string"))
+    cookie_code = pd.factorize(cookie)[0]
+    times = time_us(web["timestamp"])
+    order = np.lexsort((times, cookie_code))
+    event = _column(web, "event").astype("string")
+    return _Events(
+        person=persons.get_indexer(web["person_id"])[order],
+        time=times[order],
+        columns={
+            "cookie": cookie_code[order],
+            "cart": event.isin(("Product Added", "Checkout Started")).fillna(False).to_numpy()[order],
+            "category": pd.factorize(_column(web, "category"))[0][order],
+        },
+    )
+
+
+def _encode_webinars(webinars: pd.DataFrame, persons: pd.Index) -> _Events:
+    """A registration is known from its registration time (else the start); attendance only
+    once the webinar has started."""
+    start = time_us(webinars["webinar_start"])
+    registered = time_us(webinars["registration_time"]) if "registration_time" in webinars else start.copy()
+    registered = np.where(np.isnan(registered), start, registered)
+    attended = webinars["attended"].fillna(False).to_numpy(dtype=bool) if "attended" in webinars else np.zeros(len(webinars), bool)
+    return _Events(person=persons.get_indexer(webinars["person_id"]), time=registered, columns={"start": start, "attended": attended})
+
+
+def _attributed(frame: pd.DataFrame | None, time_column: str) -> pd.DataFrame | None:
     if frame is None or time_column not in frame or "person_id" not in frame:
-        return pd.DataFrame(columns=["person_id", time_column])
-    keep = [c for c in dict.fromkeys(["person_id", time_column, *columns]) if c in frame]
-    times = pd.to_datetime(frame[time_column], utc=True)
-    mask = (times < cut).fillna(False).to_numpy() & frame["person_id"].notna().to_numpy()
-    return frame.loc[mask, keep]
+        return None
+    return frame[frame["person_id"].notna().to_numpy()]
 
 
-class _Persons:
-    """Integer codes for the persons of one source, so aggregations are numpy bincounts."""
+def prepare_engagement_data(frames: dict[str, pd.DataFrame]) -> EngagementData:
+    """Encode every source once; cutting is then masking (see ``engagement_features``)."""
+    email = _attributed(get_frame(frames, "email_events"), "event_time")
+    orders = _attributed(get_frame(frames, "orders"), "created_at")
+    web = _attributed(get_frame(frames, "web_events"), "timestamp")
+    webinars = _attributed(get_frame(frames, "webinar_registrations"), "webinar_start")
+    profiles = get_frame(frames, "profiles")
+    persons = _person_ids(profiles)
+    for frame in (email, orders, web, webinars):
+        persons = persons.append(_person_ids(frame))
+    persons = pd.Index(persons.unique(), name="person_id")
 
-    def __init__(self, person_ids: pd.Series):
-        self.codes, self.ids = pd.factorize(person_ids)
-        self.n = len(self.ids)
+    encoded = encode_email_events(email) if email is not None else None
 
-    def count(self, codes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(codes, weights=weights, minlength=self.n)
+    n = len(persons)
+    consent, consent_updated, profile_work = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
+    if profiles is not None and "person_id" in profiles:
+        rows = profiles[profiles["person_id"].notna()].drop_duplicates("person_id")
+        where = persons.get_indexer(rows["person_id"])
+        if "email_consent" in rows:
+            state = rows["email_consent"].astype("string").str.strip().str.lower()
+            consent[where] = state.map({"granted": 1.0, "denied": -1.0}).astype(float).fillna(0.0).to_numpy()
+        if "consent_updated_at" in rows:
+            consent_updated[where] = time_us(rows["consent_updated_at"])
+        if "primary_email" in rows:
+            profile_work[where] = work_domain_flags(rows["primary_email"])
 
-    def minimum(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return pd.Series(values).groupby(codes).min().reindex(range(self.n)).to_numpy()
-
-    def maximum(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return pd.Series(values).groupby(codes).max().reindex(range(self.n)).to_numpy()
-
-    def frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-        return pd.DataFrame(columns, index=pd.Index(self.ids, name="person_id"))
-
-
-def _first_per_pair(persons: np.ndarray, items: np.ndarray, ages: np.ndarray, mask: np.ndarray):
-    """For each (person, item) among masked rows, the age of its earliest row."""
-    if not mask.any():
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    width = int(items.max()) + 1
-    pair = persons[mask].astype(np.int64) * width + items[mask]
-    first = pd.Series(ages[mask]).groupby(pair).max()
-    return (first.index.to_numpy() // width).astype(np.int64), first.to_numpy()
-
-
-def _window_columns(prefix: str, people: _Persons, codes: np.ndarray, ages: np.ndarray) -> dict:
-    columns = {f"{prefix}{w}d": people.count(codes, ages < w) for w in WINDOWS}
-    columns[f"{prefix}total"] = people.count(codes).astype(float)
-    return columns
+    return EngagementData(
+        persons=persons,
+        email=encoded,
+        email_person=persons.get_indexer(email["person_id"]) if email is not None else np.zeros(0, np.int64),
+        recipient_work=work_domain_flags(pd.Series(encoded.recipients)) if encoded is not None else np.zeros(0),
+        orders=_encode_orders(orders, persons) if orders is not None else None,
+        web=_encode_web(web, persons) if web is not None else None,
+        webinars=_encode_webinars(webinars, persons) if webinars is not None else None,
+        consent=consent,
+        consent_updated=consent_updated,
+        profile_work=profile_work,
+    )
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -136,230 +253,196 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
 
 
-def _email_features(email: pd.DataFrame | None, cut: pd.Timestamp, rules: MachineRules) -> pd.DataFrame:
-    columns = ("campaign_id", "recipient", "event_type", "user_agent", "link_url")
-    events = _before_cut(email, "event_time", cut, columns)
-    if events.empty or "campaign_id" not in events:
-        return pd.DataFrame(index=pd.Index([], name="person_id"))
-    events = flag_machine_engagement(events, rules)
-    people = _Persons(events["person_id"])
-    ages = _age_days(events["event_time"], cut)
-    etype = events["event_type"].astype("string").str.upper().to_numpy(dtype=object)
-    campaign = pd.factorize(events["campaign_id"])[0].astype(np.int64)
-    machine = events["is_machine"].to_numpy(dtype=bool)
-    is_response = np.isin(etype, ("OPEN", "CLICK"))
+class _Aggregator:
+    """Per-person aggregations over one cut: counts, windows, minima of ages in days."""
 
-    send_p, send_age = _first_per_pair(people.codes, campaign, ages, np.isin(etype, SEND_TYPES))
-    open_p, open_age = _first_per_pair(people.codes, campaign, ages, is_response & ~machine)
-    click_p, click_age = _first_per_pair(people.codes, campaign, ages, (etype == "CLICK") & ~machine)
-    mach_p, mach_age = _first_per_pair(people.codes, campaign, ages, is_response & machine)
+    def __init__(self, n_persons: int, cut_us: float):
+        self.n, self.cut_us = n_persons, cut_us
+
+    def ages(self, times: np.ndarray) -> np.ndarray:
+        return (self.cut_us - times) / DAY_US
+
+    def count(self, person: np.ndarray, weights=None) -> np.ndarray:
+        return np.bincount(person, weights=weights, minlength=self.n).astype(float)
+
+    def windows(self, prefix: str, person: np.ndarray, ages: np.ndarray) -> dict:
+        out = {f"{prefix}{w}d": self.count(person, ages < w) for w in WINDOWS}
+        out[f"{prefix}total"] = self.count(person)
+        return out
+
+    def days_since_last(self, person: np.ndarray, ages: np.ndarray) -> np.ndarray:
+        return min_per_key(person, ages, self.n)
+
+    def days_since_first(self, person: np.ndarray, ages: np.ndarray) -> np.ndarray:
+        return -min_per_key(person, -ages, self.n)
+
+    def distinct(self, person: np.ndarray, items: np.ndarray) -> np.ndarray:
+        keep = items >= 0
+        width = int(items.max(initial=0)) + 1
+        pairs = np.unique(person[keep].astype(np.int64) * width + items[keep])
+        return self.count(pairs // width)
+
+
+def _email_features(data: EngagementData, agg: _Aggregator, rules: MachineRules) -> dict:
+    encoded = data.email
+    before = (encoded.time_us < agg.cut_us) & (data.email_person >= 0)
+    machine = machine_reason_codes(encoded, rules, before) > 0
+    kind, email, person = encoded.event_type[before], encoded.email[before], data.email_person[before]
+    ages = agg.ages(encoded.time_us[before])
+    n_emails = encoded.n_emails
+    email_person = np.full(n_emails, -1, dtype=np.int64)
+    email_person[email] = person
+
+    def first_age(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Emails with a masked row: their code, person and the age of their earliest masked row."""
+        oldest = -min_per_key(email, np.where(mask, -ages, np.nan), n_emails)
+        has = np.flatnonzero(~np.isnan(oldest))
+        return has, email_person[has], oldest[has]
+
+    response = np.isin(kind, (OPEN, CLICK))
+    sends, send_p, send_age = first_age(np.isin(kind, (SENT, DELIVERED)))
+    _, open_p, open_age = first_age(response & ~machine)
+    _, click_p, click_age = first_age((kind == CLICK) & ~machine)
+    _, machine_p, machine_age = first_age(response & machine)
 
     out = {}
-    out.update(_window_columns("sends_", people, send_p, send_age))
-    out.update(_window_columns("opens_", people, open_p, open_age))
-    out.update(_window_columns("clicks_", people, click_p, click_age))
-    out["machine_opens_90d"] = people.count(mach_p, mach_age < 90)
-    out["days_since_last_send"] = people.minimum(send_p, send_age)
-    out["days_since_first_send"] = people.maximum(send_p, send_age)
-    out["days_since_last_open"] = people.minimum(open_p, open_age)
-    out["days_since_last_click"] = people.minimum(click_p, click_age)
+    out.update(agg.windows("sends_", send_p, send_age))
+    out.update(agg.windows("opens_", open_p, open_age))
+    out.update(agg.windows("clicks_", click_p, click_age))
+    out["machine_opens_90d"] = agg.count(machine_p, machine_age < 90)
+    out["days_since_last_send"] = agg.days_since_last(send_p, send_age)
+    out["days_since_first_send"] = agg.days_since_first(send_p, send_age)
+    out["days_since_last_open"] = agg.days_since_last(open_p, open_age)
+    out["days_since_last_click"] = agg.days_since_last(click_p, click_age)
     out["open_rate_90d"] = _ratio(out["opens_90d"], out["sends_90d"])
-    out["open_rate_total"] = _ratio(out["opens_total"], out["sends_total"])
+    out["open_rate_smoothed"] = (out["opens_total"] + PRIOR_RESPONSES) / (out["sends_total"] + PRIOR_SENDS)
     out["click_to_open_90d"] = _ratio(out["clicks_90d"], out["opens_90d"])
-    out["hard_bounces"] = people.count(people.codes, etype == "BOUNCE_HARD")
-    out["soft_bounces_90d"] = people.count(people.codes, (etype == "BOUNCE_SOFT") & (ages < 90))
-    opted_out = np.isin(etype, ("UNSUBSCRIBE", "SPAM_REPORT"))
-    out["unsubscribed"] = (people.count(people.codes, opted_out) > 0).astype(float)
-    out["_first_age"] = people.maximum(people.codes, ages)
-    features = people.frame(out)
-    features["_last_recipient"] = _latest_value(events, people, ages, np.isin(etype, SEND_TYPES), "recipient")
-    return features
+    out["hard_bounces"] = agg.count(person, kind == EMAIL_TYPE["BOUNCE_HARD"])
+    out["soft_bounces_90d"] = agg.count(person, (kind == EMAIL_TYPE["BOUNCE_SOFT"]) & (ages < 90))
+    opted_out = np.isin(kind, (EMAIL_TYPE["UNSUBSCRIBE"], EMAIL_TYPE["SPAM_REPORT"]))
+    out["unsubscribed"] = (agg.count(person, opted_out) > 0).astype(float)
+    out["_first_age"] = agg.days_since_first(person, ages)
+
+    # Domain of the address the latest send before the cut went to.
+    latest = np.full(agg.n, np.nan)
+    order = np.lexsort((-send_age, send_p))  # per person, the most recent send last
+    last = np.r_[send_p[order][1:] != send_p[order][:-1], True] if len(order) else np.zeros(0, bool)
+    recipient = encoded.email_recipient[sends[order][last]]
+    latest[send_p[order][last]] = np.where(recipient >= 0, data.recipient_work[np.maximum(recipient, 0)], np.nan)
+    out["_send_work"] = latest
+    return out
 
 
-def _latest_value(events: pd.DataFrame, people: _Persons, ages: np.ndarray, mask: np.ndarray, column: str):
-    """Per person, the value of ``column`` on their most recent masked row (NA if none)."""
-    rows = pd.DataFrame({"p": people.codes[mask], "age": ages[mask], "v": events[column].to_numpy()[mask]})
-    latest = rows.sort_values(["p", "age"], kind="stable").drop_duplicates("p")
-    return pd.Series(latest["v"].to_numpy(), index=latest["p"].to_numpy()).reindex(range(people.n)).to_numpy()
-
-
-def _webinar_features(webinars: pd.DataFrame | None, cut: pd.Timestamp) -> pd.DataFrame:
-    """A registration is known from its registration time (else the start); attendance from the start."""
-    if webinars is None or "webinar_start" not in webinars or "person_id" not in webinars:
-        return pd.DataFrame(index=pd.Index([], name="person_id"))
-    frame = webinars[webinars["person_id"].notna()]
-    start_age = _age_days(frame["webinar_start"], cut)
-    if "registration_time" in frame:
-        registered_age = _age_days(frame["registration_time"], cut)
-        registered_age = np.where(np.isnan(registered_age), start_age, registered_age)
-    else:
-        registered_age = start_age
-    known = registered_age > 0
-    attended = frame["attended"].fillna(False).to_numpy(dtype=bool) if "attended" in frame else np.zeros(len(frame), bool)
-    attended &= start_age > 0
-    frame, registered_age, start_age, attended = frame[known], registered_age[known], start_age[known], attended[known]
-    people = _Persons(frame["person_id"])
+def _order_features(events: _Events, agg: _Aggregator) -> dict:
+    before = events.time < agg.cut_us
+    person, ages = events.person[before], agg.ages(events.time[before])
+    order, spend = events.columns["order"][before], events.columns["spend"][before]
     out = {
-        "webinar_registrations": people.count(people.codes).astype(float),
-        "webinar_registrations_90d": people.count(people.codes, registered_age < 90),
-        "webinar_attended": people.count(people.codes, attended),
-        "days_since_last_webinar": people.minimum(people.codes[attended], start_age[attended]),
-        "_first_age": people.maximum(people.codes, registered_age),
+        "orders_total": agg.count(person, order),
+        "orders_90d": agg.count(person, order & (ages < 90)),
+        "spend_total": agg.count(person, spend),
+        "spend_90d": agg.count(person, np.where(ages < 90, spend, 0.0)),
+        "days_since_last_order": agg.days_since_last(person[order], ages[order]),
+        "order_categories": agg.distinct(person, events.columns["category"][before]),
+        "_first_age": agg.days_since_first(person, ages),
     }
-    return people.frame(out)
+    out["average_order_value"] = _ratio(out["spend_total"], agg.count(person, events.columns["earning"][before]))
+    return out
 
 
-def _order_features(orders: pd.DataFrame | None, cut: pd.Timestamp) -> pd.DataFrame:
-    """Orders count once (Total repeats on every line); refunded and voided orders earn nothing."""
-    lines = _before_cut(orders, "created_at", cut, ("order_id", "total", "financial_status", "lineitem_category"))
-    if lines.empty or "order_id" not in lines:
-        return pd.DataFrame(index=pd.Index([], name="person_id"))
-    status = lines["financial_status"].astype("string").str.lower() if "financial_status" in lines else None
-    counted = ~status.isin(("voided",)).fillna(False).to_numpy() if status is not None else np.ones(len(lines), bool)
-    earning = ~status.isin(("voided", "refunded")).fillna(False).to_numpy() if status is not None else counted
-    people = _Persons(lines["person_id"])
-    ages = _age_days(lines["created_at"], cut)
-    first_line = ~pd.DataFrame({"p": people.codes, "o": lines["order_id"].to_numpy()}).duplicated().to_numpy()
-    total = pd.to_numeric(lines["total"], errors="coerce").fillna(0).to_numpy(dtype=float) if "total" in lines else np.zeros(len(lines))
-    order_row = first_line & counted
-    spend = np.where(order_row & earning, total, 0.0)
-    out = {
-        "orders_total": people.count(people.codes, order_row),
-        "orders_90d": people.count(people.codes, order_row & (ages < 90)),
-        "spend_total": people.count(people.codes, spend),
-        "spend_90d": people.count(people.codes, np.where(ages < 90, spend, 0.0)),
-        "days_since_last_order": people.minimum(people.codes[order_row], ages[order_row]),
-        "_first_age": people.maximum(people.codes, ages),
-    }
-    out["average_order_value"] = _ratio(out["spend_total"], people.count(people.codes, order_row & earning))
-    if "lineitem_category" in lines:
-        category = pd.factorize(lines["lineitem_category"])[0]
-        has = category >= 0
-        pairs = pd.DataFrame({"p": people.codes[has], "c": category[has]}).drop_duplicates()
-        out["order_categories"] = people.count(pairs["p"].to_numpy()).astype(float)
-    return people.frame(out)
-
-
-def _web_features(web: pd.DataFrame | None, cut: pd.Timestamp) -> pd.DataFrame:
+def _web_features(events: _Events, agg: _Aggregator) -> dict:
     """Sessions: a new one starts after 30 minutes without an event on the same cookie."""
-    events = _before_cut(web, "timestamp", cut, ("anonymous_id", "user_id", "event", "category"))
-    if events.empty:
-        return pd.DataFrame(index=pd.Index([], name="person_id"))
-    people = _Persons(events["person_id"])
-    ages = _age_days(events["timestamp"], cut)
-    cookie = pd.Series(pd.NA, index=events.index, dtype="string")
-    for column in ("anonymous_id", "user_id"):
-        if column in events:
-            cookie = cookie.fillna(events[column].astype("string"))
-    cookie = cookie.fillna("person:" + events["person_id"].astype("string"))
-    cookie_code = pd.factorize(cookie)[0]
-    order = np.lexsort((-ages, cookie_code))
-    sorted_cookie, sorted_age = cookie_code[order], ages[order]
-    gap_days = np.diff(sorted_age * -1, prepend=np.nan)
-    new_session = np.ones(len(order), dtype=bool)
-    new_session[1:] = (sorted_cookie[1:] != sorted_cookie[:-1]) | (gap_days[1:] > SESSION_GAP_MINUTES / 1440)
-    starts = order[new_session]
-    event = events["event"].astype("string") if "event" in events else pd.Series(pd.NA, index=events.index, dtype="string")
-    cart = event.isin(("Product Added", "Checkout Started")).fillna(False).to_numpy()
-    out = {
-        "sessions_30d": people.count(people.codes[starts], ages[starts] < 30),
-        "sessions_90d": people.count(people.codes[starts], ages[starts] < 90),
-        "web_events_30d": people.count(people.codes, ages < 30),
-        "cart_adds_30d": people.count(people.codes, cart & (ages < 30)),
-        "days_since_last_web": people.minimum(people.codes, ages),
-        "_first_age": people.maximum(people.codes, ages),
+    before = events.time < agg.cut_us
+    person, times, cookie = events.person[before], events.time[before], events.columns["cookie"][before]
+    ages = agg.ages(times)
+    new_session = np.ones(len(times), dtype=bool)
+    new_session[1:] = (cookie[1:] != cookie[:-1]) | (np.diff(times) > SESSION_GAP_US)
+    recent = ages < 90
+    return {
+        "sessions_30d": agg.count(person[new_session], ages[new_session] < 30),
+        "sessions_90d": agg.count(person[new_session], ages[new_session] < 90),
+        "web_events_30d": agg.count(person, ages < 30),
+        "cart_adds_30d": agg.count(person, events.columns["cart"][before] & (ages < 30)),
+        "days_since_last_web": agg.days_since_last(person, ages),
+        "categories_viewed_90d": agg.distinct(person[recent], events.columns["category"][before][recent]),
+        "_first_age": agg.days_since_first(person, ages),
     }
-    if "category" in events:
-        category = pd.factorize(events["category"])[0]
-        recent = (category >= 0) & (ages < 90)
-        pairs = pd.DataFrame({"p": people.codes[recent], "c": category[recent]}).drop_duplicates()
-        out["categories_viewed_90d"] = people.count(pairs["p"].to_numpy()).astype(float)
-    return people.frame(out)
 
 
-def consent_at_cut(profiles: pd.DataFrame, cut: pd.Timestamp) -> pd.Series:
-    """granted = 1, denied = -1, unknown = 0; an answer recorded at or after the cut is not known yet."""
-    if "email_consent" not in profiles:
-        return pd.Series(0.0, index=profiles.index)
-    state = profiles["email_consent"].astype("string").str.lower().map({"granted": 1.0, "denied": -1.0})
-    state = pd.to_numeric(state, errors="coerce").fillna(0.0)
-    if "consent_updated_at" in profiles:
-        later = (pd.to_datetime(profiles["consent_updated_at"], utc=True) >= cut).fillna(False)
-        state = state.where(~later, 0.0)
-    return state
-
-
-def work_domain_flags(emails: pd.Series) -> pd.Series:
-    """1.0 for a company domain, 0.0 for a consumer mailbox provider, NaN when unknown."""
-    codes, uniques = pd.factorize(emails.astype("string"))
-    domain = pd.Series(uniques, dtype="string").str.strip().str.lower().str.rpartition("@")[2]
-    labels = domain.str.split(".")
-    second = labels.str[-2].where(labels.str.len() >= 2)
-    flag = (~second.isin(PERSONAL_DOMAIN_LABELS)).astype(float).where(second.notna() & (second != ""))
-    values = flag.to_numpy(dtype=float)
-    return pd.Series(np.where(codes >= 0, values[np.maximum(codes, 0)], np.nan), index=emails.index)
+def _webinar_features(events: _Events, agg: _Aggregator) -> dict:
+    known = events.time < agg.cut_us
+    person, ages = events.person[known], agg.ages(events.time[known])
+    start_ages = agg.ages(events.columns["start"][known])
+    attended = events.columns["attended"][known] & (start_ages > 0)
+    return {
+        "webinar_registrations": agg.count(person),
+        "webinar_registrations_90d": agg.count(person, ages < 90),
+        "webinar_attended": agg.count(person, attended),
+        "days_since_last_webinar": agg.days_since_last(person[attended], start_ages[attended]),
+        "_first_age": agg.days_since_first(person, ages),
+    }
 
 
 def engagement_features(
-    frames: dict[str, pd.DataFrame],
+    data: EngagementData | dict[str, pd.DataFrame],
     cut,
-    persons: pd.Index | None = None,
+    persons=None,
     rules: MachineRules = MachineRules(),
 ) -> pd.DataFrame:
-    """Features per person from events strictly before ``cut``; one row per person of
-    ``persons`` (default: every profile and every person with an event before the cut)."""
-    cut = as_utc(cut)
-    parts = [
-        _email_features(get_frame(frames, "email_events"), cut, rules),
-        _webinar_features(get_frame(frames, "webinar_registrations"), cut),
-        _order_features(get_frame(frames, "orders"), cut),
-        _web_features(get_frame(frames, "web_events"), cut),
-    ]
-    first_ages = pd.concat([p["_first_age"] for p in parts if "_first_age" in p], axis=1)
-    recipients = parts[0]["_last_recipient"] if "_last_recipient" in parts[0] else pd.Series(dtype="string")
-    parts = [p.drop(columns=["_first_age", "_last_recipient"], errors="ignore") for p in parts]
-    profiles = get_frame(frames, "profiles")
+    """Features per person from events strictly before ``cut``, one row per person of
+    ``persons`` (default: every person known to ``data``); unknown persons get empty history."""
+    if not isinstance(data, EngagementData):
+        data = prepare_engagement_data(data)
+    agg = _Aggregator(len(data.persons), _instant_us(cut))
+    parts = []
+    if data.email is not None:
+        parts.append(_email_features(data, agg, rules))
+    for events, build in ((data.webinars, _webinar_features), (data.orders, _order_features), (data.web, _web_features)):
+        if events is not None:
+            parts.append(build(events, agg))
+    columns = {name: values for part in parts for name, values in part.items() if not name.startswith("_")}
+    first_ages = [part["_first_age"] for part in parts]
+    columns["tenure_days"] = np.fmax.reduce(first_ages) if first_ages else np.full(agg.n, np.nan)
+    # An answer recorded at or after the cut was not known at the cut.
+    columns["consent_state"] = np.where(data.consent_updated >= agg.cut_us, 0.0, data.consent)
+    send_work = parts[0]["_send_work"] if data.email is not None else np.full(agg.n, np.nan)
+    columns["is_work_domain"] = np.where(np.isnan(send_work), data.profile_work, send_work)
+    features = pd.DataFrame(columns, index=data.persons)
     if persons is None:
-        known = [p.index for p in parts]
-        if profiles is not None:
-            known.append(pd.Index(profiles["person_id"].dropna().unique()))
-        persons = known[0].append(known[1:]).unique()
+        return features
     index = pd.Index(persons, name="person_id")
-    features = pd.concat(parts, axis=1).reindex(index)
-    for column in features.columns:
-        if column.startswith(COUNT_PREFIXES):
-            features[column] = features[column].fillna(0.0)
-    features["tenure_days"] = first_ages.max(axis=1).reindex(index)
+    out = features.reindex(index)
+    unknown = data.codes(index) < 0
+    count_columns = [c for c in out.columns if c not in NAN_WHEN_NEVER]
+    out.loc[unknown, count_columns] = 0.0
+    return out
 
-    profile_rows = profiles.drop_duplicates("person_id").set_index("person_id").reindex(index) if profiles is not None else pd.DataFrame(index=index)
-    features["consent_state"] = consent_at_cut(profile_rows, cut).to_numpy() if profiles is not None else 0.0
-    email = recipients.reindex(index).astype("string")
-    if "primary_email" in profile_rows:
-        email = email.fillna(profile_rows["primary_email"].astype("string"))
-    features["is_work_domain"] = work_domain_flags(email).to_numpy()
-    return features.astype(float)
 
 
 def engagement_labels(
-    email_events: pd.DataFrame,
+    data: EngagementData | dict[str, pd.DataFrame],
     cut,
     window_days: int = LABEL_WINDOW_DAYS,
     rules: MachineRules = MachineRules(),
 ) -> pd.Series:
-    """Per person sent email in [cut, cut + window): did they open or click (as a human) in it?
+    """Per person emailed in [cut, cut + window): did they open or click, as a human, in it?
 
-    Flags are computed on events up to the end of the window, so a recipient-pattern proxy
-    is recognised with all the evidence available when the label becomes known.
+    Flags are judged on events up to the end of the window, the evidence available when the
+    label becomes known.
     """
-    cut = as_utc(cut)
-    end = cut + pd.Timedelta(days=window_days)
-    columns = ("campaign_id", "recipient", "event_type", "user_agent", "link_url")
-    events = flag_machine_engagement(_before_cut(email_events, "event_time", end, columns), rules)
-    times = pd.to_datetime(events["event_time"], utc=True)
-    in_window = (times >= cut).to_numpy()
-    etype = events["event_type"].astype("string").str.upper()
-    sent = in_window & etype.isin(SEND_TYPES).to_numpy()
-    human = in_window & etype.isin(("OPEN", "CLICK")).to_numpy() & ~events["is_machine"].to_numpy(dtype=bool)
-    population = pd.Index(events.loc[sent, "person_id"].unique(), name="person_id")
-    responders = pd.Index(events.loc[human, "person_id"].unique())
-    return pd.Series(population.isin(responders), index=population, name="label")
+    if not isinstance(data, EngagementData):
+        data = prepare_engagement_data(data)
+    if data.email is None:
+        return pd.Series([], dtype=bool, index=pd.Index([], name="person_id"), name="label")
+    start = _instant_us(cut)
+    end = _instant_us(as_utc(cut) + pd.Timedelta(days=window_days))
+    encoded = data.email
+    upto = (encoded.time_us < end) & (data.email_person >= 0)
+    machine = machine_reason_codes(encoded, rules, upto) > 0
+    kind, person = encoded.event_type[upto], data.email_person[upto]
+    inside = encoded.time_us[upto] >= start
+    sent = inside & np.isin(kind, (SENT, DELIVERED))
+    human = inside & np.isin(kind, (OPEN, CLICK)) & ~machine
+    population = np.unique(person[sent])
+    responded = np.bincount(person[human], minlength=len(data.persons)) > 0
+    return pd.Series(responded[population], index=data.persons[population], name="label")

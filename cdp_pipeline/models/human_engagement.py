@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
+
 HUMAN_RESPONSE_TYPES = ("OPEN", "CLICK")
 
 PRIVACY_PROXY_AGENT = r"^\s*Mozilla/5\.0\s*$|YahooMailProxy"
@@ -42,6 +44,18 @@ SCANNER_AGENT = (
     r"|phantomjs|python-requests|python-urllib|curl/|wget/|go-http-client|java/|okhttp"
     r"|\bbot\b|crawler|spider|scanner"
 )
+
+
+REASONS = (
+    "",
+    "privacy_proxy_user_agent",
+    "scanner_user_agent",
+    "open_instant_after_delivery",
+    "recipient_instant_pattern",
+    "click_instant_after_delivery",
+    "scanner_link_burst",
+)
+SENT, DELIVERED, OPEN, CLICK = (EMAIL_EVENT_TYPES.index(t) for t in ("SENT", "DELIVERED", "OPEN", "CLICK"))
 
 
 @dataclass(frozen=True)
@@ -55,31 +69,44 @@ class MachineRules:
     burst_seconds: float = 10.0
 
 
-def _normalised_codes(values: pd.Series) -> np.ndarray:
-    """Integer codes of trimmed, lower-cased values, computed on the unique values only."""
+@dataclass
+class EncodedEmailEvents:
+    """Email events as integer codes and float times: strings are factorised once, and any
+    cut of the history is then a boolean mask over plain numpy arrays."""
+
+    time_us: np.ndarray  # float64 microseconds since the epoch, NaN for a missing time
+    event_type: np.ndarray  # index into EMAIL_EVENT_TYPES, -1 for anything else
+    email: np.ndarray  # dense code of (campaign, normalised recipient)
+    email_recipient: np.ndarray  # per email code: recipient code (-1 when blank)
+    link: np.ndarray  # dense code of link_url, -1 when blank
+    proxy_agent: np.ndarray  # bool: user agent of a prefetching privacy proxy
+    scanner_agent: np.ndarray  # bool: user agent of a self-declared scanner or bot
+    recipients: np.ndarray  # normalised address per recipient code
+
+    @property
+    def n_recipients(self) -> int:
+        return len(self.recipients)
+
+    @property
+    def n_emails(self) -> int:
+        return len(self.email_recipient)
+
+
+def _normalised_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of trimmed, lower-cased values (-1 for blank) and the values they stand for;
+    the string work is done on the distinct values only."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     normalised = pd.Series(uniques, dtype="string").str.strip().str.lower()
-    norm_codes = pd.factorize(normalised)[0]
-    return np.where(codes >= 0, norm_codes[np.maximum(codes, 0)], -1)
+    norm_codes, norm_values = pd.factorize(normalised)
+    return np.where(codes >= 0, norm_codes[np.maximum(codes, 0)] if len(norm_codes) else -1, -1), np.asarray(norm_values, dtype=object)
 
 
-def _email_keys(events: pd.DataFrame) -> np.ndarray:
-    """One integer per (campaign, recipient): the unit a proxy or a scanner acts on."""
-    campaign = pd.factorize(events["campaign_id"])[0].astype(np.int64)
-    recipient = _normalised_codes(events["recipient"]).astype(np.int64)
-    return campaign * (int(recipient.max(initial=0)) + 2) + (recipient + 1)
-
-
-def _time_us(times: pd.Series) -> np.ndarray:
-    """Event times as float microseconds since the epoch; NaT becomes NaN."""
+def time_us(times: pd.Series) -> np.ndarray:
+    """Times as float microseconds since the epoch (UTC); NaT becomes NaN."""
     naive = pd.to_datetime(times, utc=True).dt.tz_localize(None).astype("datetime64[us]").to_numpy()
     out = naive.astype(np.int64).astype(np.float64)
     out[np.isnat(naive)] = np.nan
     return out
-
-
-def _first_time(keys: np.ndarray, times: np.ndarray, mask: np.ndarray) -> pd.Series:
-    return pd.Series(times[mask]).groupby(keys[mask]).min()
 
 
 def _match_agents(agents: pd.Series, pattern: str) -> np.ndarray:
@@ -90,105 +117,110 @@ def _match_agents(agents: pd.Series, pattern: str) -> np.ndarray:
     return np.where(codes >= 0, hits[np.maximum(codes, 0)], False)
 
 
+def encode_email_events(email_events: pd.DataFrame) -> EncodedEmailEvents:
+    """Factorise the columns the rules need; the only string work, done once per frame."""
+    n = len(email_events)
+    type_codes, type_values = pd.factorize(email_events["event_type"])
+    known = pd.Series(type_values, dtype="string").str.strip().str.upper()
+    lookup = np.array([EMAIL_EVENT_TYPES.index(t) if t in EMAIL_EVENT_TYPES else -1 for t in known], dtype=np.int8)
+    event_type = np.where(type_codes >= 0, lookup[np.maximum(type_codes, 0)] if len(lookup) else -1, -1)
+    campaign = pd.factorize(email_events["campaign_id"])[0].astype(np.int64)
+    recipient, recipients = _normalised_codes(email_events["recipient"])
+    recipient = recipient.astype(np.int64)
+    width = int(recipient.max(initial=-1)) + 2
+    email, pairs = pd.factorize(campaign * width + recipient + 1)
+    blank = pd.Series(pd.NA, index=email_events.index, dtype="string")
+    agents = email_events["user_agent"] if "user_agent" in email_events else blank
+    links = email_events["link_url"] if "link_url" in email_events else blank
+    return EncodedEmailEvents(
+        time_us=time_us(email_events["event_time"]) if n else np.zeros(0),
+        event_type=event_type.astype(np.int8),
+        email=email.astype(np.int64),
+        email_recipient=(np.asarray(pairs, dtype=np.int64) % width) - 1,
+        link=pd.factorize(links)[0].astype(np.int64),
+        proxy_agent=_match_agents(agents, PRIVACY_PROXY_AGENT),
+        scanner_agent=_match_agents(agents, SCANNER_AGENT),
+        recipients=recipients,
+    )
+
+
+def min_per_key(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Minimum of ``values`` per integer key in [0, size); NaN where a key has no value."""
+    out = np.full(size, np.inf)
+    valid = ~np.isnan(values)
+    np.minimum.at(out, keys[valid], values[valid])
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+def machine_reason_codes(
+    encoded: EncodedEmailEvents, rules: MachineRules = MachineRules(), rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Index into REASONS (0 = human) for each selected row, judged from the selected rows only.
+
+    ``rows`` (a boolean mask, e.g. "before the cut") is what makes the flags point in time:
+    nothing outside it, such as a later campaign, can change a decision.
+    """
+    select = np.ones(len(encoded.email), dtype=bool) if rows is None else rows
+    t, kind, email, link = (a[select] for a in (encoded.time_us, encoded.event_type, encoded.email, encoded.link))
+    n_emails = encoded.n_emails
+    is_open, is_click = kind == OPEN, kind == CLICK
+
+    delivered = min_per_key(email, np.where(kind == DELIVERED, t, np.nan), n_emails)
+    sent = min_per_key(email, np.where(kind == SENT, t, np.nan), n_emails)
+    delivery = np.where(np.isnan(delivered), sent, delivered)
+    with np.errstate(invalid="ignore"):
+        delay = (t - delivery[email]) / 1e6
+        instant = (delay >= 0) & (delay <= rules.instant_seconds)
+        quick = (delay >= 0) & (delay <= rules.pattern_seconds)
+
+    # Recipient pattern: the share of opened emails whose first open was quick.
+    first_open = min_per_key(email, np.where(is_open, delay, np.nan), n_emails)
+    opened = np.bincount(email[is_open], minlength=n_emails) > 0
+    quick_email = opened & (first_open >= 0) & (first_open <= rules.pattern_seconds)
+    owner = np.where(encoded.email_recipient >= 0, encoded.email_recipient, encoded.n_recipients)
+    n_opened = np.bincount(owner, weights=opened, minlength=encoded.n_recipients + 1)
+    n_quick = np.bincount(owner, weights=quick_email, minlength=encoded.n_recipients + 1)
+    pattern = (n_opened >= rules.pattern_min_emails) & (n_quick >= rules.pattern_share * n_opened)
+    pattern[encoded.n_recipients] = False
+    pattern_open = is_open & quick & pattern[owner[email]]
+
+    # Scanner burst: two or more different links within seconds of the email's first click.
+    first_click = min_per_key(email, np.where(is_click, t, np.nan), n_emails)
+    with np.errstate(invalid="ignore"):
+        in_burst = is_click & ((t - first_click[email]) <= rules.burst_seconds * 1e6)
+    counted = in_burst & (link >= 0)
+    width = int(link.max(initial=0)) + 1
+    pairs = np.unique(email[counted] * width + link[counted])
+    burst_links = np.bincount(pairs // width, minlength=n_emails)
+    link_burst = in_burst & (burst_links[email] >= 2)
+
+    conditions = [
+        is_open & encoded.proxy_agent[select],
+        (is_open | is_click) & encoded.scanner_agent[select],
+        is_open & instant,
+        pattern_open,
+        is_click & instant,
+        link_burst,
+    ]
+    return np.select(conditions, np.arange(1, len(REASONS), dtype=np.int8), default=0).astype(np.int8)
+
+
 def flag_machine_engagement(
     email_events: pd.DataFrame, rules: MachineRules = MachineRules()
 ) -> pd.DataFrame:
     """``email_events`` plus ``is_machine`` (bool) and ``machine_reason`` (NA for human rows)."""
+    codes = machine_reason_codes(encode_email_events(email_events), rules)
     events = email_events.copy()
-    n = len(events)
-    event_type = events["event_type"].astype("string").str.upper().to_numpy(dtype=object)
-    is_open = event_type == "OPEN"
-    is_click = event_type == "CLICK"
-    keys = _email_keys(events) if n else np.zeros(0, dtype=np.int64)
-    times = _time_us(events["event_time"]) if n else np.zeros(0)
-
-    delivered = _first_time(keys, times, event_type == "DELIVERED")
-    sent = _first_time(keys, times, event_type == "SENT")
-    delivery = delivered.combine_first(sent)
-    delay_s = (times - delivery.reindex(keys).to_numpy()) / 1e6
-    instant = (delay_s >= 0) & (delay_s <= rules.instant_seconds)
-    quick = (delay_s >= 0) & (delay_s <= rules.pattern_seconds)
-
-    agents = events["user_agent"] if "user_agent" in events else pd.Series(pd.NA, index=events.index)
-    proxy_agent = is_open & _match_agents(agents, PRIVACY_PROXY_AGENT)
-    scanner_agent = (is_open | is_click) & _match_agents(agents, SCANNER_AGENT)
-
-    pattern_open = is_open & quick & _instant_pattern_recipients(events, keys, is_open, delay_s, rules)
-    link_burst = is_click & _link_bursts(events, keys, times, is_click, rules)
-
-    reasons = np.select(
-        [
-            proxy_agent,
-            scanner_agent,
-            is_open & instant,
-            pattern_open,
-            is_click & instant,
-            link_burst,
-        ],
-        [
-            "privacy_proxy_user_agent",
-            "scanner_user_agent",
-            "open_instant_after_delivery",
-            "recipient_instant_pattern",
-            "click_instant_after_delivery",
-            "scanner_link_burst",
-        ],
-        default="",
-    )
-    events["is_machine"] = reasons != ""
-    events["machine_reason"] = pd.array(np.where(reasons == "", None, reasons), dtype="string")
+    events["is_machine"] = codes > 0
+    labels = np.array([None, *REASONS[1:]], dtype=object)
+    events["machine_reason"] = pd.array(labels[codes], dtype="string")
     return events
-
-
-def _instant_pattern_recipients(
-    events: pd.DataFrame,
-    keys: np.ndarray,
-    is_open: np.ndarray,
-    delay_s: np.ndarray,
-    rules: MachineRules,
-) -> np.ndarray:
-    """Per row: does this row's recipient open near-instantly on (almost) every email?"""
-    recipient = _normalised_codes(events["recipient"]) if len(events) else np.zeros(0, int)
-    opens = pd.DataFrame({"key": keys[is_open], "recipient": recipient[is_open], "delay": delay_s[is_open]})
-    first = opens.groupby(["recipient", "key"], sort=False)["delay"].min()
-    quick = (first >= 0) & (first <= rules.pattern_seconds)
-    per_recipient = quick.groupby(level="recipient").agg(["mean", "size"])
-    pattern = per_recipient.index[
-        (per_recipient["mean"] >= rules.pattern_share)
-        & (per_recipient["size"] >= rules.pattern_min_emails)
-    ]
-    return np.isin(recipient, pattern.to_numpy())
-
-
-def _link_bursts(
-    events: pd.DataFrame,
-    keys: np.ndarray,
-    times: np.ndarray,
-    is_click: np.ndarray,
-    rules: MachineRules,
-) -> np.ndarray:
-    """Per row: is this click part of a several-link burst right after the email's first click?"""
-    if not is_click.any() or "link_url" not in events:
-        return np.zeros(len(events), dtype=bool)
-    clicks = pd.DataFrame(
-        {
-            "key": keys[is_click],
-            "t": times[is_click],
-            "link": pd.factorize(events["link_url"].to_numpy()[is_click])[0],
-        }
-    )
-    first = clicks.groupby("key")["t"].transform("min")
-    in_burst = (clicks["t"] - first) <= rules.burst_seconds * 1e6
-    links = clicks["link"].where(in_burst & (clicks["link"] >= 0))
-    burst_links = links.groupby(clicks["key"]).transform("nunique")
-    flagged = np.zeros(len(events), dtype=bool)
-    flagged[np.flatnonzero(is_click)] = (in_burst & (burst_links >= 2)).to_numpy()
-    return flagged
 
 
 def human_responses(email_events: pd.DataFrame, rules: MachineRules = MachineRules()) -> pd.DataFrame:
     """The OPEN and CLICK rows that a person made: what engagement and send time learn from."""
     flagged = email_events if "is_machine" in email_events else flag_machine_engagement(email_events, rules)
-    event_type = flagged["event_type"].astype("string").str.upper()
+    event_type = flagged["event_type"].astype("string").str.strip().str.upper()
     mask = event_type.isin(HUMAN_RESPONSE_TYPES).fillna(False) & ~flagged["is_machine"].astype(bool)
     return flagged[mask.to_numpy()]

@@ -33,7 +33,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.models.timezones import local_hour_of_week, next_week_utc, resolve_timezones
+from cdp_pipeline.models.timezones import (
+    local_hour_of_week_codes,
+    next_week_utc,
+    resolve_timezones,
+)
 
 SEND_TYPES = ("SENT", "DELIVERED")
 RESPONSE_TYPES = ("OPEN", "CLICK")
@@ -58,7 +62,7 @@ class SendTimeSettings:
 
     response_window_hours: float = 24.0  # a response this soon after a send says the hour worked
     hour_kernel: tuple[float, ...] = (1.0, 2.0, 3.0, 2.0, 1.0)  # circular, centred, +-2 h
-    personal_evidence: float = 0.5  # own-data weight at the chosen hour from which basis=personal
+    personal_evidence: float = 0.5  # own-response weight from which basis is 'personal'
     hit_tolerance_hours: int = 1  # evaluation: a send within +-1 h of the recommendation is a hit
     min_correlation: float = 1e-4  # bounds of the moment estimate of rho = 1 / (1 + strength)
     max_correlation: float = 0.999
@@ -69,7 +73,7 @@ class LevelFit:
     """Posterior rates of one level of the hierarchy and the prior strength used to get them."""
 
     rate: np.ndarray  # units x bins posterior mean response rate
-    trials: np.ndarray  # units x bins smoothed sends (the evidence)
+    prior: np.ndarray  # units x bins prior mean it was shrunk towards
     strength: float  # Beta prior strength (a + b) estimated from the data
 
 
@@ -92,7 +96,8 @@ class SendTimeModel:
 
 def email_domain_type(emails: pd.Series) -> pd.Series:
     """'personal' (free-mail / consumer ISP), 'work' (any other domain) or 'unknown' (no address)."""
-    domain = emails.astype("string").str.strip().str.lower().str.extract(r"@([^@\s]+)$")[0]
+    text = emails.astype("string").str.strip().str.lower()
+    domain = text.str.replace(r"^.*@", "", regex=True).where(text.str.contains("@", regex=False))
     personal = domain.str.contains(PERSONAL_DOMAIN_PATTERN, regex=True)
     kind = np.where(personal.fillna(False).to_numpy(bool), "personal", "work")
     return pd.Series(np.where(domain.isna(), UNKNOWN, kind), index=emails.index, dtype="string")
@@ -101,8 +106,8 @@ def email_domain_type(emails: pd.Series) -> pd.Series:
 def person_cohorts(profiles: pd.DataFrame, tiers: pd.Series | None = None) -> pd.DataFrame:
     """Per profile: time zone (+ basis), address type, engagement tier and the cohort key.
 
-    ``tiers`` is an optional Series person_id -> engagement tier (high / medium / low); persons
-    without one are in tier 'unknown'.
+    ``tiers`` is an optional Series person_id -> engagement tier (high / medium / low), e.g.
+    ``engagement_scores.set_index("person_id")["tier"]``; persons without one are 'unknown'.
     """
     zones = resolve_timezones(profiles)
     emails = profiles["primary_email"] if "primary_email" in profiles else pd.Series(
@@ -135,6 +140,133 @@ def _with_machine_flag(email_events: pd.DataFrame) -> pd.DataFrame:
     return flag_machine_engagement(email_events)
 
 
+def _type_mask(type_codes: np.ndarray, type_names: pd.Index, kinds: tuple[str, ...]) -> np.ndarray:
+    """Rows whose event type is one of ``kinds`` (case-insensitive), decided once per type."""
+    wanted = np.append(pd.Index(type_names).astype("string").str.upper().isin(kinds), False)
+    return wanted[type_codes]  # code -1 (missing type) hits the trailing False
+
+
+@dataclass
+class AttributedSends:
+    """Sends as arrays, persons as codes into ``person_ids``: the fast internal form.
+
+    Times are UTC epoch nanoseconds; ``first_response`` is -1 when the send drew no response.
+    ``response_person`` / ``response_time`` list every human response (for the baselines).
+    """
+
+    person_ids: pd.Index
+    person: np.ndarray
+    campaign_ids: pd.Index
+    campaign: np.ndarray
+    send_time: np.ndarray
+    first_response: np.ndarray
+    responded: np.ndarray
+    complete: np.ndarray
+    response_person: np.ndarray
+    response_time: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> "AttributedSends":
+        """The sends selected by ``mask``; persons and responses unchanged."""
+        return AttributedSends(
+            self.person_ids, self.person[mask], self.campaign_ids, self.campaign[mask],
+            self.send_time[mask], self.first_response[mask], self.responded[mask],
+            self.complete[mask], self.response_person, self.response_time,
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """One row per send, readable: person_id, campaign_id, times, responded, complete."""
+        def utc(ns):
+            return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+
+        first = utc(self.first_response).where(self.first_response >= 0)
+        return pd.DataFrame(
+            {
+                "person_id": self.person_ids[self.person],
+                "campaign_id": self.campaign_ids[self.campaign],
+                "send_time": utc(self.send_time),
+                "first_response_time": first,
+                "responded": self.responded,
+                "complete": self.complete,
+            }
+        )
+
+
+def _attribute(
+    email_events: pd.DataFrame, as_of: pd.Timestamp, response_window_hours: float
+) -> AttributedSends:
+    """Array implementation of :func:`attribute_responses`."""
+    events = _with_machine_flag(email_events)
+    times = pd.DatetimeIndex(events["event_time"]).as_unit("ns")
+    usable = np.asarray(times < as_of) & events["person_id"].notna().to_numpy(bool)
+    type_codes, type_names = pd.factorize(events["event_type"])
+    machine = events["is_machine"].astype("boolean").fillna(False).to_numpy(bool)
+    is_send = _type_mask(type_codes, type_names, SEND_TYPES) & usable
+    is_bounce = _type_mask(type_codes, type_names, BOUNCE_TYPES) & usable
+    is_response = _type_mask(type_codes, type_names, RESPONSE_TYPES) & usable & ~machine
+
+    rows = np.flatnonzero(is_send | is_bounce | is_response)
+    person, person_ids = pd.factorize(events["person_id"].take(rows), sort=True)
+    campaign, campaign_ids = pd.factorize(events["campaign_id"].take(rows), use_na_sentinel=False)
+    pair = person.astype(np.int64) * (len(campaign_ids) + 1) + campaign
+    recipient, recipients = pd.factorize(events["recipient"].take(rows), use_na_sentinel=False)
+    message, _ = pd.factorize(pair * (len(recipients) + 1) + recipient)
+    nanoseconds = times.asi8[rows]
+    is_send, is_bounce, is_response = is_send[rows], is_bounce[rows], is_response[rows]
+
+    bounced = np.zeros(message.max() + 1 if len(message) else 0, dtype=bool)
+    bounced[message[is_bounce]] = True
+    candidates = np.flatnonzero(is_send & ~bounced[message])
+    # One send per message: its earliest SENT/DELIVERED row.
+    ordered = candidates[np.lexsort((nanoseconds[candidates], message[candidates]))]
+    _, first_rows = np.unique(message[ordered], return_index=True)
+    send_rows = np.sort(ordered[first_rows])
+    send_pair, send_time = pair[send_rows], nanoseconds[send_rows]
+
+    responses = np.flatnonzero(is_response)
+    response_time = nanoseconds[responses]
+    first_response = _latest_send_before(send_pair, send_time, pair[responses], response_time)
+
+    window = int(pd.Timedelta(hours=response_window_hours).value)
+    return AttributedSends(
+        person_ids=pd.Index(person_ids),
+        person=person[send_rows],
+        campaign_ids=pd.Index(campaign_ids),
+        campaign=campaign[send_rows],
+        send_time=send_time,
+        first_response=first_response,
+        responded=(first_response >= 0) & (first_response - send_time <= window),
+        complete=send_time + window <= as_of.value,
+        response_person=person[responses],
+        response_time=response_time,
+    )
+
+
+def _latest_send_before(send_pair, send_time, response_pair, response_time) -> np.ndarray:
+    """Per send, the time of the first response attributed to it (-1 if none).
+
+    A response goes to the latest send of its (person, campaign) at or before it: sorting sends
+    on one (pair, second) key turns that into a binary search.
+    """
+    first = np.full(len(send_time), -1, dtype=np.int64)
+    if not len(send_time) or not len(response_time):
+        return first
+    origin = min(send_time.min(), response_time.min())
+    span = (max(send_time.max(), response_time.max()) - origin) // 1_000_000_000 + 1
+    if (int(max(send_pair.max(), response_pair.max())) + 1) * int(span) >= 2**62:
+        raise ValueError("too many (person, campaign) pairs over too long a period to attribute")
+    send_key = send_pair * span + (send_time - origin) // 1_000_000_000
+    response_key = response_pair * span + (response_time - origin) // 1_000_000_000
+    order = np.argsort(send_key, kind="stable")
+    position = np.searchsorted(send_key[order], response_key, side="right") - 1
+    matched = (position >= 0) & (send_pair[order[np.maximum(position, 0)]] == response_pair)
+    send_index = order[position[matched]]
+    times = response_time[matched]
+    by_send = np.lexsort((times, send_index))
+    sends_hit, first_of_each = np.unique(send_index[by_send], return_index=True)
+    first[sends_hit] = times[by_send][first_of_each]
+    return first
+
+
 def attribute_responses(
     email_events: pd.DataFrame, as_of: pd.Timestamp, response_window_hours: float = 24.0
 ) -> pd.DataFrame:
@@ -146,63 +278,7 @@ def attribute_responses(
     person at or before it. Columns: person_id, campaign_id, send_time, first_response_time,
     responded (a response within the window), complete (the window closed before ``as_of``).
     """
-    events = _with_machine_flag(email_events)
-    events = events[events["event_time"] < as_of]
-    events = events[events["person_id"].notna()]
-    kind = events["event_type"].astype("string").str.upper()
-
-    is_send = kind.isin(SEND_TYPES).to_numpy(bool)
-    is_bounce = kind.isin(BOUNCE_TYPES).to_numpy(bool)
-    machine = events["is_machine"].astype("boolean").fillna(False).to_numpy(bool)
-    is_response = kind.isin(RESPONSE_TYPES).to_numpy(bool) & ~machine
-
-    message = events[["person_id", "campaign_id", "recipient"]].astype("string").fillna("")
-    msg_codes, _ = pd.factorize(pd.MultiIndex.from_frame(message))
-    pc_codes, _ = pd.factorize(pd.MultiIndex.from_frame(message[["person_id", "campaign_id"]]))
-    bounced = np.zeros(len(events), dtype=bool)
-    bounced[msg_codes[is_bounce]] = True
-
-    keep = is_send & ~bounced[msg_codes]
-    sends = (
-        pd.DataFrame(
-            {
-                "person_id": events["person_id"].to_numpy()[keep],
-                "campaign_id": events["campaign_id"].to_numpy()[keep],
-                "send_time": events["event_time"].array[keep],
-                "_msg": msg_codes[keep],
-                "_pc": pc_codes[keep],
-            }
-        )
-        .sort_values(["_msg", "send_time"], kind="stable")
-        .drop_duplicates("_msg")
-        .sort_values("send_time", kind="stable")
-        .reset_index(drop=True)
-    )
-    sends["_send"] = np.arange(len(sends))
-
-    responses = pd.DataFrame(
-        {
-            "_pc": pc_codes[is_response],
-            "response_time": events["event_time"].array[is_response],
-        }
-    ).sort_values("response_time", kind="stable")
-    matched = pd.merge_asof(
-        responses,
-        sends[["_pc", "send_time", "_send"]],
-        left_on="response_time",
-        right_on="send_time",
-        by="_pc",
-        direction="backward",
-    ).dropna(subset=["_send"])
-    first = matched.groupby(matched["_send"].astype(np.int64))["response_time"].min()
-
-    window = pd.Timedelta(hours=response_window_hours)
-    result = sends[["person_id", "campaign_id", "send_time"]].copy()
-    result["first_response_time"] = first.reindex(np.arange(len(sends))).array
-    delay = result["first_response_time"] - result["send_time"]
-    result["responded"] = (delay <= window).fillna(False).astype(bool)
-    result["complete"] = (result["send_time"] + window) <= as_of
-    return result
+    return _attribute(email_events, as_of, response_window_hours).frame()
 
 
 def circular_smooth(counts: np.ndarray, kernel: tuple[float, ...]) -> np.ndarray:
@@ -248,20 +324,50 @@ def shrink_rates(
     prior_mean: np.ndarray,
     kernel: tuple[float, ...] | None,
     settings: SendTimeSettings = SendTimeSettings(),
+    moment_mean: np.ndarray | None = None,
 ) -> LevelFit:
-    """Posterior mean rates (k + s m) / (n + s) of one level, counts optionally smoothed."""
+    """Posterior mean rates (k + s m) / (n + s) of one level, counts optionally smoothed.
+
+    ``moment_mean`` is the prior mean to estimate the strength against when ``prior_mean`` was
+    itself estimated from the same cells (see :func:`_leave_cell_out_mean`).
+    """
     prior = np.clip(prior_mean, 1e-6, 1 - 1e-6)
-    strength = beta_binomial_strength(successes, trials, prior, settings)
+    reference = prior if moment_mean is None else moment_mean
+    strength = beta_binomial_strength(successes, trials, reference, settings)
     if kernel is not None:
         trials, successes = circular_smooth(trials, kernel), circular_smooth(successes, kernel)
     rate = (successes + strength * prior) / (trials + strength)
-    return LevelFit(rate=rate, trials=np.asarray(trials, dtype=float), strength=strength)
+    return LevelFit(rate=rate, prior=prior, strength=strength)
+
+
+def _leave_cell_out_mean(n, k, parent_level, level_strength, profile):
+    """Each cell's prior mean from its unit's level estimated *without* that cell.
+
+    A unit's level estimated from all its cells follows each cell's own noise (a person with no
+    response gets a level near zero), which hides the spread between hours and makes the moment
+    estimate of the hour prior strength collapse; leaving the cell out removes that dependence.
+    """
+    rest_n = n.sum(axis=1, keepdims=True) - n
+    rest_k = k.sum(axis=1, keepdims=True) - k
+    level = (rest_k + level_strength * parent_level[:, None]) / (rest_n + level_strength)
+    return level * profile
 
 
 def _counts(codes: np.ndarray, bins: np.ndarray, width: int, units: int, weights=None):
     """units x width matrix of (weighted) counts of (unit, bin) pairs."""
     flat = np.bincount(codes * width + bins, weights=weights, minlength=units * width)
     return flat.reshape(units, width).astype(float)
+
+
+def evidence_weight(responses: np.ndarray, fit: LevelFit) -> np.ndarray:
+    """Share of a person's hour profile that comes from their own responses: K / (K + A).
+
+    The Beta priors of a person's hours hold A = s * sum_h m_h pseudo-responses spread like the
+    cohort's profile; K real responses outweigh them when K > A (weight above 0.5). Sends without
+    a response say little about *when* a person reads, so only responses count as evidence.
+    """
+    pseudo = fit.strength * fit.prior.sum(axis=1)
+    return responses / (responses + pseudo)
 
 
 def _population_zone(cohorts: pd.DataFrame) -> str:
@@ -272,46 +378,71 @@ def _population_zone(cohorts: pd.DataFrame) -> str:
     return str(cohorts["timezone"].value_counts().sort_index().idxmax()) if len(cohorts) else "UTC"
 
 
-def _send_cohorts(sends: pd.DataFrame, cohorts: pd.DataFrame) -> pd.DataFrame:
-    """Each send's person's time zone and cohort (persons without a profile: population zone)."""
-    zone = _population_zone(cohorts)
-    lookup = cohorts.set_index("person_id")
-    timezone = sends["person_id"].map(lookup["timezone"]).fillna(zone).astype("string")
-    cohort = sends["person_id"].map(lookup["cohort"])
-    cohort = cohort.fillna(timezone + f"|{UNKNOWN}|{UNKNOWN}").astype("string")
-    return pd.DataFrame({"timezone": timezone, "cohort": cohort}, index=sends.index)
+@dataclass
+class _Located:
+    """Per person (aligned with a person index): time zone code and cohort name."""
+
+    zone: np.ndarray
+    zone_names: pd.Index
+    cohort: np.ndarray
+
+    def local_hours(self, person: np.ndarray, utc_nanoseconds: np.ndarray) -> np.ndarray:
+        """Local hour of week of each (person code, UTC instant)."""
+        hours = local_hour_of_week_codes(utc_nanoseconds, self.zone[person], self.zone_names)
+        return hours.astype(np.int64)
 
 
-def _profile_fits(n_p, k_p, n_c, k_c, n_pop, k_pop, person_cohort, level_p, level_c, level_pop,
-                  kernel, settings):
-    """Cohort then person posteriors of one relative profile (hour of day or weekday)."""
+def _locate(person_ids: pd.Index, cohorts: pd.DataFrame) -> _Located:
+    """Each person's zone and cohort; persons without a profile get the population zone."""
+    position = pd.Index(cohorts["person_id"]).get_indexer(person_ids)  # -1: no profile
+    fallback = _population_zone(cohorts)
+    zone = np.append(cohorts["timezone"].to_numpy(object), fallback)[position]
+    cohort = np.append(
+        cohorts["cohort"].to_numpy(object), f"{fallback}|{UNKNOWN}|{UNKNOWN}"
+    )[position]
+    zone_code, zone_names = pd.factorize(zone, sort=True)
+    return _Located(zone=zone_code, zone_names=pd.Index(zone_names), cohort=cohort)
+
+
+def _profile_fits(n_p, k_p, n_c, k_c, n_pop, k_pop, person_cohort, levels, kernel, settings):
+    """Cohort then person posteriors of one relative profile (hour of day or weekday).
+
+    ``levels`` holds the overall rates (population, cohort, person) and the strengths that
+    shrank cohorts to the population and persons to their cohort.
+    """
     smooth = (lambda x: circular_smooth(x, kernel)) if kernel is not None else (lambda x: x)
+    level_pop, level_c, level_p = levels["population"], levels["cohort"], levels["person"]
     pop_rate = (smooth(k_pop) + level_pop) / (smooth(n_pop) + 1.0)  # strength-1 guard: empty bins
     pop_profile = pop_rate / level_pop
-    cohort = shrink_rates(n_c, k_c, level_c[:, None] * pop_profile[None, :], kernel, settings)
+    cohort = shrink_rates(
+        n_c, k_c, level_c[:, None] * pop_profile[None, :], kernel, settings,
+        _leave_cell_out_mean(n_c, k_c, np.full(len(n_c), level_pop), levels["cohort_strength"],
+                             pop_profile[None, :]),
+    )
     cohort_profile = cohort.rate / level_c[:, None]
     person = shrink_rates(
-        n_p, k_p, level_p[:, None] * cohort_profile[person_cohort], kernel, settings
+        n_p, k_p, level_p[:, None] * cohort_profile[person_cohort], kernel, settings,
+        _leave_cell_out_mean(n_p, k_p, level_c[person_cohort], levels["person_strength"],
+                             cohort_profile[person_cohort]),
     )
     return pop_profile, cohort, person
 
 
-def fit_send_time_model_from_sends(
-    sends: pd.DataFrame,
+def _fit(
+    sends: AttributedSends,
     cohorts: pd.DataFrame,
     as_of: pd.Timestamp,
-    settings: SendTimeSettings = SendTimeSettings(),
+    settings: SendTimeSettings,
 ) -> SendTimeModel:
-    """Fits the hierarchy on attributed, complete sends (see :func:`attribute_responses`)."""
-    located = _send_cohorts(sends, cohorts)
-    how = local_hour_of_week(sends["send_time"], located["timezone"]).to_numpy().astype(np.int64)
+    """Fits the hierarchy on attributed sends whose response window has closed."""
+    located = _locate(sends.person_ids, cohorts)
+    how = located.local_hours(sends.person, sends.send_time)
     hour, day = how % HOURS, how // HOURS
-    success = sends["responded"].to_numpy(dtype=float)
-    person_code, person_ids = pd.factorize(sends["person_id"], sort=True)
-    cohort_code, cohort_names = pd.factorize(located["cohort"], sort=True)
+    success = sends.responded.astype(float)
+    person_code, person_ids = sends.person, sends.person_ids
+    person_cohort, cohort_names = pd.factorize(located.cohort, sort=True)
+    cohort_code = person_cohort[person_code]
     n_persons, n_cohorts = len(person_ids), len(cohort_names)
-    person_cohort = np.zeros(n_persons, dtype=np.int64)
-    person_cohort[person_code] = cohort_code
 
     level_pop = max(success.mean() if len(success) else 0.0, 1e-6)
     n_cohort = np.bincount(cohort_code, minlength=n_cohorts).astype(float)
@@ -323,6 +454,14 @@ def fit_send_time_model_from_sends(
     s_person_level = beta_binomial_strength(k_person, n_person, level_c[person_cohort], settings)
     level_p = (k_person + s_person_level * level_c[person_cohort]) / (n_person + s_person_level)
 
+    levels = {
+        "population": level_pop,
+        "cohort": level_c,
+        "person": level_p,
+        "cohort_strength": s_cohort_level,
+        "person_strength": s_person_level,
+    }
+
     def fits(bins, width, kernel):
         return _profile_fits(
             _counts(person_code, bins, width, n_persons),
@@ -331,29 +470,38 @@ def fit_send_time_model_from_sends(
             _counts(cohort_code, bins, width, n_cohorts, success),
             np.bincount(bins, minlength=width).astype(float),
             np.bincount(bins, weights=success, minlength=width),
-            person_cohort, level_p, level_c, level_pop, kernel, settings,
+            person_cohort, levels, kernel, settings,
         )
 
     pop_hour, cohort_hour, person_hour = fits(hour, HOURS, settings.hour_kernel)
     pop_day, cohort_day, person_day = fits(day, DAYS, None)
 
-    best_hour = person_hour.rate.argmax(axis=1)
-    best_day = person_day.rate.argmax(axis=1)
-    evidence = person_hour.trials[np.arange(n_persons), best_hour]
-    confidence = evidence / (evidence + person_hour.strength)
+    cohort_best_hour = cohort_hour.rate.argmax(axis=1)
+    cohort_best_day = cohort_day.rate.argmax(axis=1)
+    # Without a single human response a person's data say nothing about *when* they read (the
+    # posterior would merely favour the hours they were sent at least): they get their cohort's.
+    answered = k_person > 0
+    best_hour = np.where(answered, person_hour.rate.argmax(axis=1), cohort_best_hour[person_cohort])
+    best_day = np.where(answered, person_day.rate.argmax(axis=1), cohort_best_day[person_cohort])
+    confidence = np.where(
+        answered, evidence_weight(k_person, person_hour), 0.0
+    )
+    basis = np.select(
+        [~answered, confidence >= settings.personal_evidence], ["population", "personal"], "blended"
+    )
     persons = pd.DataFrame(
         {
             "person_id": person_ids,
             "cohort": cohort_names[person_cohort],
             "best_hour_local": best_day * HOURS + best_hour,
             "confidence": confidence,
-            "basis": np.where(confidence >= settings.personal_evidence, "personal", "blended"),
+            "basis": basis,
             "sends": n_person.astype(np.int64),
             "responses": k_person.astype(np.int64),
         }
     )
     cohort_best = pd.Series(
-        cohort_day.rate.argmax(axis=1) * HOURS + cohort_hour.rate.argmax(axis=1),
+        cohort_best_day * HOURS + cohort_best_hour,
         index=pd.Index(cohort_names, name="cohort"),
         name="best_hour_local",
     )
@@ -375,7 +523,7 @@ def fit_send_time_model_from_sends(
             "cohort_day": cohort_day.strength,
             "person_day": person_day.strength,
         },
-        train_sends=len(sends),
+        train_sends=len(sends.send_time),
     )
 
 
@@ -400,10 +548,8 @@ def fit_send_time_model(
     ``tiers``: optional person_id -> engagement tier for the cohorts.
     """
     as_of = data_cutoff(reference_date)
-    sends = attribute_responses(email_events, as_of, settings.response_window_hours)
-    return fit_send_time_model_from_sends(
-        sends[sends["complete"]], person_cohorts(profiles, tiers), as_of, settings
-    )
+    sends = _attribute(email_events, as_of, settings.response_window_hours)
+    return _fit(sends.subset(sends.complete), person_cohorts(profiles, tiers), as_of, settings)
 
 
 def _recommend_local(model: SendTimeModel, cohorts: pd.DataFrame) -> pd.DataFrame:
@@ -498,24 +644,14 @@ def _hit_metrics(send_hour: np.ndarray, recommended: np.ndarray, responded: np.n
     }
 
 
-def person_mode_hours(
-    email_events: pd.DataFrame, cohorts: pd.DataFrame, before: pd.Timestamp
-) -> pd.Series:
-    """Baseline: each person's most frequent local hour of human opens/clicks (ties: earliest)."""
-    events = _with_machine_flag(email_events)
-    kind = events["event_type"].astype("string").str.upper()
-    human = (
-        kind.isin(RESPONSE_TYPES)
-        & ~events["is_machine"].astype("boolean").fillna(False)
-        & events["person_id"].notna()
-        & (events["event_time"] < before)
-    )
-    responses = events.loc[human.to_numpy(bool), ["person_id", "event_time"]].reset_index(drop=True)
-    located = _send_cohorts(responses, cohorts)
-    hour = local_hour_of_week(responses["event_time"], located["timezone"]).to_numpy() % HOURS
-    code, person_ids = pd.factorize(responses["person_id"], sort=True)
-    counts = _counts(code, hour.astype(np.int64), HOURS, len(person_ids))
-    return pd.Series(counts.argmax(axis=1), index=person_ids, name="mode_hour")
+def person_mode_hours(sends: AttributedSends, located: _Located, before: pd.Timestamp) -> np.ndarray:
+    """Baseline: each person's most frequent local hour of human opens/clicks before ``before``
+    (ties: the earliest hour); -1 for persons without any."""
+    earlier = sends.response_time < before.value
+    person = sends.response_person[earlier]
+    hour = located.local_hours(person, sends.response_time[earlier]) % HOURS
+    counts = _counts(person, hour, HOURS, len(sends.person_ids))
+    return np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), -1)
 
 
 def evaluate_send_times(
@@ -545,30 +681,29 @@ def evaluate_send_times(
     """
     as_of = data_cutoff(reference_date)
     cut = as_of - pd.Timedelta(weeks=holdout_weeks)
-    window = pd.Timedelta(hours=settings.response_window_hours)
+    window = int(pd.Timedelta(hours=settings.response_window_hours).value)
     cohorts = person_cohorts(profiles, tiers)
-    sends = attribute_responses(email_events, as_of, settings.response_window_hours)
-    train = sends[sends["send_time"] + window <= cut]
-    model = fit_send_time_model_from_sends(train, cohorts, cut, settings)
+    sends = _attribute(email_events, as_of, settings.response_window_hours)
+    train = sends.subset(sends.send_time + window <= cut.value)
+    model = _fit(train, cohorts, cut, settings)
 
-    held = sends[(sends["send_time"] >= cut) & sends["complete"]].reset_index(drop=True)
-    located = _send_cohorts(held, cohorts)
-    send_hour = local_hour_of_week(held["send_time"], located["timezone"]).to_numpy() % HOURS
-    responded = held["responded"].to_numpy(bool)
+    held = sends.subset((sends.send_time >= cut.value) & sends.complete)
+    located = _locate(sends.person_ids, cohorts)
+    send_hour = located.local_hours(held.person, held.send_time) % HOURS
+    responded = held.responded
 
-    recommended = _recommend_local(model, cohorts).set_index("person_id")["best_hour_local"] % HOURS
-    model_hour = held["person_id"].map(recommended)
-    model_hour = model_hour.fillna(model.population_best_hour_local % HOURS).to_numpy(np.int64)
+    # The model covers every person of ``sends`` in the same order, so codes index it directly.
+    model_hour = model.persons["best_hour_local"].to_numpy()[held.person] % HOURS
     train_hours = model.heatmap_successes.sum(axis=0) / np.maximum(model.heatmap_trials.sum(axis=0), 1)
     global_hour = int(train_hours.argmax())
-    mode = person_mode_hours(email_events, cohorts, cut)
-    mode_hour = held["person_id"].map(mode).fillna(global_hour).to_numpy(np.int64)
+    mode = person_mode_hours(sends, located, cut)[held.person]
+    mode_hour = np.where(mode >= 0, mode, global_hour)
 
     tolerance = settings.hit_tolerance_hours
     metrics = _hit_metrics(send_hour, model_hour, responded, tolerance)
     baselines = {
-        "global_best_hour": _hit_metrics(send_hour, np.full(len(held), global_hour), responded,
-                                         tolerance),
+        "global_best_hour": _hit_metrics(send_hour, np.full(len(send_hour), global_hour),
+                                         responded, tolerance),
         "person_mode_hour": _hit_metrics(send_hour, mode_hour, responded, tolerance),
     }
     for name, baseline in baselines.items():
@@ -580,10 +715,10 @@ def evaluate_send_times(
         {
             "holdout_weeks": holdout_weeks,
             "holdout_start": cut.isoformat(),
-            "holdout_sends": int(len(held)),
+            "holdout_sends": int(len(send_hour)),
             "holdout_responses": int(responded.sum()),
-            "holdout_response_rate": float(responded.mean()) if len(held) else float("nan"),
-            "train_sends": int(len(train)),
+            "holdout_response_rate": float(responded.mean()) if len(send_hour) else float("nan"),
+            "train_sends": model.train_sends,
             "global_best_local_hour": global_hour,
             "response_window_hours": settings.response_window_hours,
             "hit_tolerance_hours": tolerance,

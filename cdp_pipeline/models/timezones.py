@@ -100,7 +100,7 @@ def _normalise_name(text: pd.Series) -> pd.Series:
     plain = text.astype("string").str.strip().str.lower()
     uniques = pd.Series(plain.dropna().unique())
     mapped = dict(zip(uniques, uniques.map(unidecode)))
-    return plain.map(mapped).str.replace(r"\s+", " ", regex=True)
+    return plain.map(mapped).astype("string").str.replace(r"\s+", " ", regex=True)
 
 
 @lru_cache(maxsize=1)
@@ -148,7 +148,7 @@ def phone_country_codes(phones: pd.Series) -> pd.Series:
     from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, region_code_for_country_code
 
     region = {str(cc): region_code_for_country_code(cc) for cc in COUNTRY_CODE_TO_REGION_CODE}
-    digits = phones.astype("string").str.extract(_CALLING_CODE, expand=False)
+    digits = phones.astype("string").str.extract(_CALLING_CODE, expand=False).astype("string")
     result = pd.Series(pd.NA, index=phones.index, dtype="string")
     for length in (1, 2, 3):
         candidate = digits.str.slice(0, length).map(region).astype("string")
@@ -200,16 +200,28 @@ def local_hour_of_week(utc_times: pd.Series, zones: pd.Series) -> pd.Series:
 
     ``utc_times`` must be tz-aware; ``zones`` valid IANA names aligned with it.
     """
-    times = pd.DatetimeIndex(utc_times)
-    result = np.full(len(times), -1, dtype=np.int16)
-    zone_codes, zone_names = pd.factorize(zones.to_numpy(), sort=True)
+    zone_codes, zone_names = pd.factorize(pd.Series(zones).to_numpy(), sort=True)
+    nanoseconds = pd.DatetimeIndex(utc_times).as_unit("ns").asi8
+    hours = local_hour_of_week_codes(nanoseconds, zone_codes, zone_names)
+    return pd.Series(hours, index=utc_times.index, name="local_hour_of_week")
+
+
+def local_hour_of_week_codes(
+    utc_nanoseconds: np.ndarray, zone_codes: np.ndarray, zone_names
+) -> np.ndarray:
+    """:func:`local_hour_of_week` on integer arrays: UTC epoch nanoseconds and zone codes."""
+    result = np.full(len(utc_nanoseconds), -1, dtype=np.int16)
     order = np.argsort(zone_codes, kind="stable")
     bounds = np.searchsorted(zone_codes[order], np.arange(len(zone_names) + 1))
     for code, name in enumerate(zone_names):
         rows = order[bounds[code] : bounds[code + 1]]
-        local = times[rows].tz_convert(name)
+        if not len(rows):
+            continue
+        local = pd.DatetimeIndex(utc_nanoseconds[rows].view("datetime64[ns]")).tz_localize(
+            "UTC"
+        ).tz_convert(name)
         result[rows] = local.dayofweek.to_numpy() * 24 + local.hour.to_numpy()
-    return pd.Series(result, index=utc_times.index, name="local_hour_of_week")
+    return result
 
 
 def week_start(reference_date: date | pd.Timestamp) -> pd.Timestamp:

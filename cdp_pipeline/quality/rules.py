@@ -150,9 +150,18 @@ def _not_null(column: str, why: str) -> Rule:
     return Rule(f"{column}_not_null", column, "not_null", description=f"{column} is required: {why}")
 
 
+ROW_WELL_FORMED = Rule(
+    "row_well_formed",
+    RAW_COLUMN,
+    "parsed",
+    description="the row could be read as a whole: the header's number of fields, not truncated, "
+    "one valid JSON object per line",
+)
+
+
 def _parsed(extract: Extract) -> list[Rule]:
-    """One parse rule per typed column: an unparseable value is never silently turned into NA."""
-    return [
+    """Row shape, then one parse rule per typed column: bad values never silently become NA."""
+    return [ROW_WELL_FORMED] + [
         Rule(
             f"{c.name}_parsed",
             c.name,
@@ -267,12 +276,6 @@ STORE_ORDER_RULES: list[Rule] = [
 ]
 
 STORE_WEB_EVENT_RULES: list[Rule] = [
-    Rule(
-        "line_is_valid_json",
-        RAW_COLUMN,
-        "parsed",
-        description="every line is one JSON object",
-    ),
     _not_null("message_id", "the natural key"),
     _not_null("type", "the event's meaning"),
     _not_null("timestamp", "events are placed in time"),
@@ -351,6 +354,20 @@ def quarantine_rows(extract: Extract, rejected: pd.DataFrame, reasons: pd.Series
         },
         index=rejected.index,
     ).reset_index(drop=True)
+
+
+def empty_quarantine() -> pd.DataFrame:
+    """A zero-row frame of the ``quarantine`` table's columns and types."""
+    return pd.DataFrame(
+        {
+            "source": pd.Series(dtype="string"),
+            "file": pd.Series(dtype="string"),
+            "line": pd.Series(dtype="Int64"),
+            "reason": pd.Series(dtype="string"),
+            "drop_date": pd.Series(dtype="datetime64[us]"),
+            "raw": pd.Series(dtype="string"),
+        }
+    )
 
 
 def split_valid_rows(extract: Extract, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

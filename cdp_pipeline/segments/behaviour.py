@@ -6,7 +6,9 @@ the same person who now registers with a personal one. Windows ("last 7 days") a
 back from the reference date at midnight UTC; nothing reads the wall clock.
 
 Frames read from ``frames`` (each optional, canonical columns plus ``person_id``):
-``webinar_registrations``, ``orders`` (order lines), ``web_events``, ``crm_contacts``.
+``webinar_registrations``, ``orders`` (order lines), ``web_events``, ``crm_contacts``, or the
+same frames under their extract names (``webinar_attendees``, ``store_orders``,
+``store_web_events``).
 """
 
 from __future__ import annotations
@@ -21,13 +23,39 @@ import pandas as pd
 from cdp_pipeline.segments.rules import CATEGORY_COLUMN_PREFIX
 
 CART_EVENTS = ("Product Added", "Checkout Started")
-# Orders that did not end in kept money do not make a customer, an order value or a purchase.
-NON_PURCHASE_STATUSES = ("voided", "refunded")
+# Purchases as the profiles count them: pending, voided and fully refunded orders are not.
+PURCHASE_STATUSES = ("paid", "partially_refunded")
+# Frames may be passed under these names or under their extract names (extracts.py).
+FRAME_NAMES = {
+    "webinar_registrations": "webinar_attendees",
+    "orders": "store_orders",
+    "web_events": "store_web_events",
+    "crm_contacts": "crm_contacts",
+}
 SESSION_GAP = pd.Timedelta(minutes=30)
 CART_WINDOW_DAYS = 7
 CATEGORY_WINDOW_DAYS = 90
 SESSION_WINDOW_DAYS = 30
 LAPSED_AFTER_DAYS = 180
+FEATURE_DTYPES = {
+    "webinars_registered": "Int64",
+    "webinars_attended": "Int64",
+    "webinars_missed": "Int64",
+    "orders": "Int64",
+    "last_order_at": "datetime64[us, UTC]",
+    "average_order_value": "float64",
+    "aov_percentile": "float64",
+    "categories_bought": "Int64",
+    "last_cart_activity_at": "datetime64[us, UTC]",
+    "categories_viewed_90d": "Int64",
+    "categories_browsed": "Int64",
+    "web_sessions_30d": "Int64",
+    "cart_abandoned": bool,
+    "lapsed": bool,
+    "days_to_birthday": "Int64",
+    "preferred_channel": "string",
+    "has_phone": bool,
+}
 _MAX_CATEGORY_SLUG = 33  # "category_browsers_" + slug must fit the 51-character slug limit
 
 
@@ -47,14 +75,15 @@ def store_categories(frames: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     collapse into one, keeping the alphabetically first name.
     """
     names = []
-    if "orders" in frames and "lineitem_category" in frames["orders"]:
-        names.append(frames["orders"]["lineitem_category"])
-    if "web_events" in frames and "category" in frames["web_events"]:
-        names.append(frames["web_events"]["category"])
+    orders, web = _frame(frames, "orders"), _frame(frames, "web_events")
+    if orders is not None and "lineitem_category" in orders:
+        names.append(orders["lineitem_category"])
+    if web is not None and "category" in web:
+        names.append(web["category"])
     if not names:
         return {}
-    unique = pd.concat(names).dropna().astype(str).str.strip()
-    unique = sorted(set(unique[unique != ""]))
+    unique = pd.concat(names).dropna().astype("string").str.strip().unique()
+    unique = sorted(name for name in unique if name)
     categories: dict[str, str] = {}
     for name in unique:  # one entry per distinct category, not per row
         categories.setdefault(category_slug(name), name)
@@ -69,9 +98,9 @@ def behaviour_features(
     persons = pd.Index(profiles["person_id"].astype("string").unique(), name="person_id")
     features = pd.DataFrame(index=persons)
     parts = [
-        _webinar_features(frames.get("webinar_registrations"), reference),
-        _order_features(frames.get("orders")),
-        _web_features(frames.get("web_events"), reference, list(store_categories(frames))),
+        _webinar_features(_frame(frames, "webinar_registrations"), reference),
+        _order_features(_frame(frames, "orders")),
+        _web_features(_frame(frames, "web_events"), reference, list(store_categories(frames))),
     ]
     for part in parts:
         features = features.join(part, how="left")
@@ -95,7 +124,7 @@ def behaviour_features(
     ).fillna(False).astype(bool)
     features = features.drop(columns="_last_order_completed_at")
 
-    crm = frames.get("crm_contacts")
+    crm = _frame(frames, "crm_contacts")
     birth_dates = _person_value(profiles, crm, "date_of_birth")
     features["days_to_birthday"] = days_to_next_birthday(
         birth_dates.reindex(persons), reference_date
@@ -106,7 +135,7 @@ def behaviour_features(
     )
     phones = _person_value(profiles, crm, "phone")
     features["has_phone"] = phones.reindex(persons).notna().to_numpy()
-    return features.reset_index()
+    return features.astype(FEATURE_DTYPES).reset_index()
 
 
 def days_to_next_birthday(birth_dates: pd.Series, reference_date: date) -> pd.Series:
@@ -132,6 +161,11 @@ def days_to_next_birthday(birth_dates: pd.Series, reference_date: date) -> pd.Se
     days = pd.Series(pd.NA, index=birth_dates.index, dtype="Int64")
     days[known] = (upcoming - reference).dt.days.astype("Int64")
     return days
+
+
+def _frame(frames: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
+    found = frames.get(name)
+    return frames.get(FRAME_NAMES[name]) if found is None else found
 
 
 def _reference(reference_date: date) -> pd.Timestamp:
@@ -183,7 +217,7 @@ def _order_features(order_lines: pd.DataFrame | None) -> pd.DataFrame:
     if rows is None:
         return pd.DataFrame(columns=columns)
     status = rows["financial_status"].astype("string").str.strip().str.lower()
-    rows = rows[~status.isin(NON_PURCHASE_STATUSES)]
+    rows = rows[status.isin(PURCHASE_STATUSES).fillna(False).to_numpy()]
     orders = rows.drop_duplicates(["person_id", "order_id"]).assign(
         created_at=lambda o: pd.to_datetime(o["created_at"], utc=True)
     )
@@ -197,9 +231,8 @@ def _order_features(order_lines: pd.DataFrame | None) -> pd.DataFrame:
     )
     features["aov_percentile"] = features["average_order_value"].rank(pct=True)
     categories = rows["lineitem_category"].astype("string").str.strip()
-    features["categories_bought"] = (
-        rows.assign(category=categories).dropna(subset=["category"])
-        .groupby("person_id")["category"].nunique()
+    features["categories_bought"] = _distinct_per_person(
+        rows.assign(category=categories), "category"
     )
     return features
 
@@ -214,7 +247,8 @@ def _web_features(
     if rows is None:
         return pd.DataFrame(columns=columns)
     rows = rows.assign(timestamp=pd.to_datetime(rows["timestamp"], utc=True))
-    event = rows["event"].astype("string") if "event" in rows else pd.Series(pd.NA, index=rows.index)
+    event = rows["event"] if "event" in rows else pd.Series(pd.NA, index=rows.index)
+    event = event.astype("string")
     features = pd.DataFrame(index=pd.Index(rows["person_id"].unique(), name="person_id"))
     features["last_cart_activity_at"] = (
         rows[event.isin(CART_EVENTS).fillna(False)].groupby("person_id")["timestamp"].max()
@@ -224,14 +258,15 @@ def _web_features(
     )
 
     views = rows[(event == "Product Viewed").fillna(False)].copy()
-    views["slug"] = views["category"].astype("string").str.strip().map(
-        category_slug, na_action="ignore"
-    ) if len(views) else pd.Series(dtype="string")
+    names = views["category"].astype("string").str.strip()
+    slugs = {name: category_slug(name) for name in names.dropna().unique()}  # per category
+    views["slug"] = names.map(slugs).astype("string")
     views = views.dropna(subset=["slug"])
-    features["categories_browsed"] = views.groupby("person_id")["slug"].nunique()
+    features["categories_browsed"] = _distinct_per_person(views, "slug")
     recent = views[views["timestamp"] >= reference - pd.Timedelta(days=CATEGORY_WINDOW_DAYS)]
-    features["categories_viewed_90d"] = recent.groupby("person_id")["slug"].nunique()
-    viewed = pd.crosstab(recent["person_id"], recent["slug"]).gt(0)
+    features["categories_viewed_90d"] = _distinct_per_person(recent, "slug")
+    pairs = recent[["person_id", "slug"]].drop_duplicates().assign(viewed=True)
+    viewed = pairs.set_index(["person_id", "slug"])["viewed"].unstack(fill_value=False)
     viewed = viewed.reindex(index=features.index, columns=categories, fill_value=False)
     features[category_columns] = viewed.to_numpy(dtype=bool)
 
@@ -241,31 +276,47 @@ def _web_features(
     return features
 
 
+def _distinct_per_person(rows: pd.DataFrame, column: str) -> pd.Series:
+    """Distinct non-missing values per person (groupby ``nunique`` on text runs per group)."""
+    pairs = rows[["person_id", column]].dropna().drop_duplicates()
+    return pairs.groupby("person_id").size()
+
+
 def _sessions_since(rows: pd.DataFrame, since: pd.Timestamp) -> pd.Series:
     """Sessions per person that started at or after ``since``.
 
     A session is one browser cookie's run of events with gaps under 30 minutes (the usual web
     analytics definition), so two devices browsing at once are two sessions.
     """
-    browser = rows["anonymous_id"].astype("string") if "anonymous_id" in rows else None
-    browser = rows["person_id"] if browser is None else browser.fillna("person:" + rows["person_id"])
-    ordered = rows.assign(browser=browser).sort_values(["browser", "timestamp"], kind="stable")
-    gap = ordered.groupby("browser")["timestamp"].diff()
-    starts = ordered[(gap.isna() | (gap > SESSION_GAP)) & (ordered["timestamp"] >= since)]
-    return starts.groupby("person_id").size()
+    cookie = rows["anonymous_id"] if "anonymous_id" in rows else pd.Series(pd.NA, index=rows.index)
+    browser = cookie.astype("string").fillna("person:" + rows["person_id"])
+    browser_codes, _ = pd.factorize(browser)
+    person_codes, persons = pd.factorize(rows["person_id"])
+    stamps = rows["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    order = np.lexsort((stamps, browser_codes))
+    browser_codes, stamps, person_codes = browser_codes[order], stamps[order], person_codes[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (browser_codes[1:] != browser_codes[:-1]) | (
+        np.diff(stamps) > SESSION_GAP.to_timedelta64()
+    )
+    starts &= stamps >= since.tz_convert("UTC").tz_localize(None).to_datetime64()
+    counts = np.bincount(person_codes[starts], minlength=len(persons))
+    return pd.Series(counts, index=pd.Index(persons, name="person_id"))
 
 
 def _person_value(
     profiles: pd.DataFrame, crm_contacts: pd.DataFrame | None, column: str
 ) -> pd.Series:
-    """A person attribute from the profile when it has it, else the newest CRM record's value."""
+    """A person attribute from the profile when it has one, else the newest CRM record's value."""
+    from_profile = pd.Series(dtype="object")
     if column in profiles:
-        values = profiles.set_index(profiles["person_id"].astype("string"))[column].dropna()
-        return values[~values.index.duplicated()]
+        from_profile = profiles.set_index(profiles["person_id"].astype("string"))[column].dropna()
+        from_profile = from_profile[~from_profile.index.duplicated()]
     rows = _attributed(crm_contacts, [column, "last_modified_date"])
     if rows is None or column not in rows:
-        return pd.Series(dtype="object")
+        return from_profile
     rows = rows.dropna(subset=[column])
     if "last_modified_date" in rows:
         rows = rows.sort_values("last_modified_date", na_position="first", kind="stable")
-    return rows.groupby("person_id")[column].last()
+    from_crm = rows.groupby("person_id")[column].last()
+    return from_crm if from_profile.empty else from_profile.combine_first(from_crm)

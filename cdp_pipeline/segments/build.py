@@ -150,7 +150,9 @@ def _common_fields(raw: object, where: str, allowed: set, template: bool = False
     probe = slug.replace("{category}", "x") if template and isinstance(slug, str) else slug
     if not is_valid_slug(probe):
         raise RuleError(
-            str(slug), f"{where}.slug", "a slug must match ^[a-z][a-z0-9_]{0,50}$ (it names a table)"
+            str(slug),
+            f"{where}.slug",
+            "a slug must match ^[a-z][a-z0-9_]{0,50}$ (it names a table)",
         )
     extra = set(raw) - allowed
     if extra:
@@ -319,10 +321,14 @@ def segment_changes(
     previous_members: Mapping[str, pd.DataFrame] | None,
     current_members: Mapping[str, pd.DataFrame],
     run_id: str,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Who entered and who left each segment since the previous run (for triggered sends).
 
     A segment that no longer exists counts as everyone leaving; a new one as everyone entering.
+    With ``history`` (the previously published table) the result is that history plus this
+    run's rows, so the table keeps every run's changes; rows of ``run_id`` itself are replaced,
+    so re-running a run does not record its changes twice.
     """
     previous_members = previous_members or {}
     parts = []
@@ -336,10 +342,15 @@ def segment_changes(
     changes = (
         pd.concat(parts, ignore_index=True)
         if parts
-        else pd.DataFrame({c: pd.Series(dtype="string") for c in ("segment", "person_id", "change")})
+        else pd.DataFrame({c: pd.Series(dtype="string") for c in ("segment", "person_id",
+                                                                   "change")})
     )
     changes = changes.astype("string").sort_values(["segment", "change", "person_id"])
-    return changes.assign(run_id=run_id).reset_index(drop=True)
+    changes = changes.assign(run_id=run_id)
+    if history is not None and len(history):
+        earlier = history[history["run_id"].astype("string") != run_id]
+        changes = pd.concat([earlier[changes.columns].astype("string"), changes])
+    return changes.reset_index(drop=True)
 
 
 def segment_tables(

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Any, Union
+from typing import Union
 
 import pandas as pd
 
@@ -167,12 +167,12 @@ class IsNull:
 
 
 @dataclass(frozen=True)
-class All:
+class AllOf:
     parts: tuple["Rule", ...]
 
 
 @dataclass(frozen=True)
-class Any_:
+class AnyOf:
     parts: tuple["Rule", ...]
 
 
@@ -181,7 +181,7 @@ class Not:
     part: "Rule"
 
 
-Rule = Union[Compare, InSet, Between, IsNull, All, Any_, Not]
+Rule = Union[Compare, InSet, Between, IsNull, AllOf, AnyOf, Not]
 
 
 def is_valid_slug(slug: object) -> bool:
@@ -203,7 +203,7 @@ def parse_rule(segment: str, raw: object, where: str = "rule") -> Rule:
     if not isinstance(raw, Mapping):
         raise RuleError(segment, where, f"expected a mapping, got {type(raw).__name__}")
     keys = set(raw)
-    for combinator, node_type in (("all", All), ("any", Any_)):
+    for combinator, node_type in (("all", AllOf), ("any", AnyOf)):
         if combinator in keys:
             _only_keys(segment, where, keys, {combinator})
             parts = raw[combinator]
@@ -310,7 +310,7 @@ def _parse_value(segment: str, where: str, kind: Kind, value: object) -> Value:
 
 def rule_columns(rule: Rule) -> set[str]:
     """Every column a rule reads, so callers can check the frame provides them."""
-    if isinstance(rule, (All, Any_)):
+    if isinstance(rule, (AllOf, AnyOf)):
         return set().union(*(rule_columns(p) for p in rule.parts))
     if isinstance(rule, Not):
         return rule_columns(rule.part)
@@ -325,12 +325,12 @@ def evaluate(rule: Rule, frame: pd.DataFrame, reference_date: date) -> pd.Series
 
 
 def _evaluate(rule: Rule, frame: pd.DataFrame, reference: pd.Timestamp) -> pd.Series:
-    if isinstance(rule, All):
+    if isinstance(rule, AllOf):
         result = _evaluate(rule.parts[0], frame, reference)
         for part in rule.parts[1:]:
             result = result & _evaluate(part, frame, reference)
         return result
-    if isinstance(rule, Any_):
+    if isinstance(rule, AnyOf):
         result = _evaluate(rule.parts[0], frame, reference)
         for part in rule.parts[1:]:
             result = result | _evaluate(part, frame, reference)

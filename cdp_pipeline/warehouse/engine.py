@@ -44,7 +44,10 @@ def _normalise_url(url: URL) -> URL:
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the first connection then fails with SQLite's own "unable to open database file"
     engine = create_engine(url)
 
     @event.listens_for(engine, "connect")

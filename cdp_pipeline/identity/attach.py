@@ -1,0 +1,65 @@
+"""Giving events a ``person_id``: every behaviour counts for the person, whichever record it came by.
+
+* email events: by the normalised recipient when exactly one person holds that address, else by
+  the CRM Record ID the event carries (a shared inbox cannot tell whose open it was);
+* orders: by their order record (which already joined the account or the checkout email);
+* web events: by the cookie's record, so what a cookie did before it identified counts for the
+  person it later turned out to be; events with only a ``userId`` go by the store account;
+* webinar registrations: by their registration record.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cdp_pipeline.identity.normalize import normalize_emails
+
+
+def _person_by_key(resolution) -> pd.Series:
+    records = resolution.records
+    return pd.Series(records["person_id"].to_numpy(), index=records["record_key"].to_numpy())
+
+
+def _lookup(person_by_key: pd.Series, keys: pd.Series) -> pd.Series:
+    found = keys.astype("string").map(person_by_key)
+    return found.astype("string")
+
+
+def email_person_lookup(resolution) -> pd.Series:
+    """Normalised email -> person, for addresses held by exactly one person."""
+    emails = resolution.record_emails
+    persons = resolution.records["person_id"].to_numpy()[emails["rec"].to_numpy()]
+    owners = pd.DataFrame({"email": emails["email_norm"].to_numpy(), "person_id": persons}).drop_duplicates()
+    unique = owners.drop_duplicates("email", keep=False)
+    return pd.Series(unique["person_id"].to_numpy(), index=unique["email"].to_numpy())
+
+
+def attribute_email_events(resolution, events: pd.DataFrame) -> pd.Series:
+    by_email = email_person_lookup(resolution)
+    recipient = normalize_emails(events["recipient"])["email_norm"]
+    person = recipient.map(by_email).astype("string")
+    by_record = _lookup(_person_by_key(resolution), "crm:" + events["record_id"].astype("string"))
+    return person.fillna(by_record)
+
+
+def attribute_events(resolution, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Input frames (those present) with a ``person_id`` column added (NA when no person is known)."""
+    keys = _person_by_key(resolution)
+    out: dict[str, pd.DataFrame] = {}
+    events = frames.get("crm_email_events")
+    if events is not None:
+        out["crm_email_events"] = events.assign(person_id=attribute_email_events(resolution, events))
+    orders = frames.get("store_orders")
+    if orders is not None:
+        out["store_orders"] = orders.assign(person_id=_lookup(keys, "order:" + orders["order_id"].astype("string")))
+    web = frames.get("store_web_events")
+    if web is not None:
+        by_cookie = _lookup(keys, "web:" + web["anonymous_id"].astype("string"))
+        by_user = _lookup(keys, "store:" + web["user_id"].astype("string"))
+        out["store_web_events"] = web.assign(person_id=by_cookie.fillna(by_user))
+    webinar = frames.get("webinar_attendees")
+    if webinar is not None:
+        email_key = webinar["email_key"] if "email_key" in webinar else webinar["email"].str.strip().str.lower()
+        record = "webinar:" + webinar["webinar_id"].astype("string") + ":" + email_key.astype("string")
+        out["webinar_attendees"] = webinar.assign(person_id=_lookup(keys, record))
+    return out

@@ -1,0 +1,97 @@
+"""Crash-safe state of the ingestion: per extract, the accumulated table and a ledger of files.
+
+Each commit writes a complete new version folder, then swaps a one-line ``CURRENT`` pointer
+with ``os.replace`` (atomic on POSIX). A crash before the swap leaves the previous version in
+force; a crash after it leaves the new one; there is never a half-written state to read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+CURRENT = "CURRENT"
+TABLE_FILE = "table.parquet"
+LEDGER_FILE = "ledger.json"
+KEEP_VERSIONS = 2
+
+APPLIED, HELD, REJECTED, SUPERSEDED = "applied", "held", "rejected", "superseded"
+
+
+@dataclass
+class Ledger:
+    """Processed files by landing-relative path: drop date, sha256, row counts, status, message."""
+
+    files: dict[str, dict] = field(default_factory=dict)
+
+    def held(self) -> dict[str, dict]:
+        """Files awaiting an operator's acceptance."""
+        return {path: entry for path, entry in self.files.items() if entry["status"] == HELD}
+
+    def to_json(self) -> str:
+        return json.dumps({"files": self.files}, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Ledger":
+        return cls(files=json.loads(text)["files"])
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class StateStore:
+    """Versioned per-extract state under ``state_dir/<extract>/``."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = Path(state_dir)
+
+    def _extract_dir(self, extract_name: str) -> Path:
+        return self.state_dir / extract_name
+
+    def current_version(self, extract_name: str) -> str | None:
+        pointer = self._extract_dir(extract_name) / CURRENT
+        return pointer.read_text().strip() if pointer.is_file() else None
+
+    def load(self, extract_name: str) -> tuple[pd.DataFrame | None, Ledger]:
+        """(accumulated table or None before the first commit, ledger)."""
+        version = self.current_version(extract_name)
+        if version is None:
+            return None, Ledger()
+        folder = self._extract_dir(extract_name) / version
+        table = pd.read_parquet(folder / TABLE_FILE)
+        return table, Ledger.from_json((folder / LEDGER_FILE).read_text())
+
+    def commit(self, extract_name: str, table: pd.DataFrame, ledger: Ledger) -> str:
+        """Writes a new version and makes it current atomically; returns the version name."""
+        root = self._extract_dir(extract_name)
+        root.mkdir(parents=True, exist_ok=True)
+        previous = self.current_version(extract_name)
+        number = int(previous.removeprefix("v")) + 1 if previous else 1
+        version = f"v{number:06d}"
+        staging = root / f".{version}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)  # leftovers of a crashed commit
+        staging.mkdir()
+        table.to_parquet(staging / TABLE_FILE, index=False)
+        _fsync_write(staging / LEDGER_FILE, ledger.to_json().encode("utf-8"))
+        shutil.rmtree(root / version, ignore_errors=True)
+        os.replace(staging, root / version)
+        _fsync_write(root / f"{CURRENT}.tmp", version.encode("ascii"))
+        os.replace(root / f"{CURRENT}.tmp", root / CURRENT)
+        self._prune(root, keep=number)
+        return version
+
+    @staticmethod
+    def _prune(root: Path, keep: int) -> None:
+        """Drops versions older than the last ``KEEP_VERSIONS`` (the pointer never names them)."""
+        for folder in root.glob("v*"):
+            if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) <= keep - KEEP_VERSIONS:
+                shutil.rmtree(folder, ignore_errors=True)

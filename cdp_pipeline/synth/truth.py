@@ -1,0 +1,165 @@
+"""The truth folder: who is behind every identity record, and each person's latent traits and
+behaviour facts as of the reference date (everything delivered by complete drops: events
+before reference-date 00:00 UTC)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cdp_pipeline.synth.emails import BOUNCE_HARD, CLICK, N_HUMAN, N_PROXY, OPEN
+from cdp_pipeline.synth.landing import World, drop_of
+from cdp_pipeline.synth.people import DAY, Timeline
+
+CANCELLED_STATUSES = ("refunded", "voided")
+
+
+def _date(days: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(np.asarray(days, dtype=np.int64).astype("datetime64[D]"), unit="D")
+
+
+def _iso(seconds: np.ndarray) -> np.ndarray:
+    seconds = np.asarray(seconds, dtype=float)
+    missing = np.isnan(seconds)
+    text = np.datetime_as_string(np.where(missing, 0, seconds).astype(np.int64).astype("datetime64[s]"), unit="s")
+    return np.where(missing, "", text.astype(object) + "Z")
+
+
+def identity_records(w: World, t: Timeline) -> pd.DataFrame:
+    """Every identity record written to the landing folder, with its owner and first drop."""
+    pid = w.people["true_person_id"].to_numpy()
+    c = w.contacts
+    crm_seen = (c["created_at"].to_numpy() < t.last_drop * DAY) & (c["deleted_at"].to_numpy() >= t.first_drop * DAY)
+    s = w.customers
+    store_seen = (s["created_at"].to_numpy() < t.last_drop * DAY) & (s["deleted_at"].to_numpy() >= t.first_drop * DAY)
+    web_first = w.web_events.groupby("anonymous_id", sort=False).agg(person=("person", "first"), at=("timestamp", "min"))
+    reg_drop = drop_of(w.webinars["start"].to_numpy()[w.registrations["webinar"].to_numpy()], t)
+    parts = [
+        ("crm", c["record_id"][crm_seen], c["person"][crm_seen], drop_of(c["created_at"][crm_seen].to_numpy(), t)),
+        ("webinar", w.registrations["webinar_id"] + ":" + w.registrations["email_key"], w.registrations["person"], reg_drop),
+        ("store", s["customer_id"][store_seen], s["person"][store_seen], drop_of(s["created_at"][store_seen].to_numpy(), t)),
+        ("order", w.orders["order_id"], w.orders["person"], drop_of(w.orders["created_at"].to_numpy(), t)),
+        ("web", pd.Series(web_first.index), web_first["person"], drop_of(web_first["at"].to_numpy(), t)),
+    ]
+    frames = [
+        pd.DataFrame(
+            {
+                "source": source,
+                "source_record_id": np.asarray(ids, dtype=object),
+                "true_person_id": pid[np.asarray(owner, dtype=np.int64)],
+                "first_drop_date": _date(first),
+            }
+        )
+        for source, ids, owner, first in parts
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _known_cookies(w: World, cutoff: int) -> set:
+    ev = w.web_events
+    before = ev[ev["timestamp"] < cutoff]
+    identifying = before["user_id"].notna() | before["email"].notna() | before["form_email"].notna()
+    return set(before.loc[identifying, "anonymous_id"])
+
+
+def person_facts(w: World, t: Timeline) -> pd.DataFrame:
+    """One row per true person: latent traits plus the behaviour facts segments are checked against."""
+    p = w.people
+    n = len(p)
+    cutoff = t.reference * DAY
+    facts = pd.DataFrame(
+        {
+            "true_person_id": p["true_person_id"],
+            "first_name": p["first_name"],
+            "last_name": p["last_name"],
+            "household_id": p["household"].map("H{:07d}".format),
+            "country": p["country_code"],
+            "city": p["city"],
+            "time_zone": p["time_zone"],
+            "propensity": p["propensity"].round(4),
+            "preferred_local_hour": p["preferred_hour"],
+            "preferred_weekdays": p["preferred_weekdays"],
+            "apple_mail_privacy": p["mpp"],
+            "preferred_channel": p["preferred_channel"],
+            "birth_date": _date(p["birth_day"].to_numpy()),
+            "namesake_of": np.where(p["namesake_of"] >= 0, p["true_person_id"].to_numpy()[np.maximum(p["namesake_of"], 0)], ""),
+        }
+    )
+    reg = w.registrations
+    delivered = drop_of(reg["start"].to_numpy(), t) <= t.reference
+    facts["registered_webinars"] = np.bincount(reg["person"][delivered], minlength=n)
+    facts["attended_webinars"] = np.bincount(reg["person"][delivered & reg["attended"].to_numpy()], minlength=n)
+
+    o = w.orders
+    counted = (o["created_at"].to_numpy() < cutoff) & ~o["status"].isin(CANCELLED_STATUSES).to_numpy()
+    facts["orders"] = np.bincount(o["person"][counted], minlength=n)
+    facts["total_spent"] = np.round(np.bincount(o["person"][counted], weights=o["total"][counted], minlength=n), 2)
+    last_order = o[counted].groupby("person")["created_at"].max().reindex(np.arange(n)).to_numpy(dtype=float)
+    facts["last_order_at"] = _iso(last_order)
+
+    ev = w.web_events
+    known = ev["anonymous_id"].isin(_known_cookies(w, cutoff)).to_numpy() & (ev["timestamp"].to_numpy() < cutoff)
+    cart = known & ev["event"].isin(["Product Added", "Checkout Started"]).to_numpy()
+    last_cart = ev[cart].groupby("person")["timestamp"].max().reindex(np.arange(n)).to_numpy(dtype=float)
+    facts["last_cart_activity_at"] = _iso(last_cart)
+    viewed = known & (ev["event"] == "Product Viewed").to_numpy() & (ev["timestamp"].to_numpy() >= cutoff - 90 * DAY)
+    cats = ev[viewed].groupby("person")["category"].agg(lambda s: ";".join(sorted(set(s))))
+    facts["categories_viewed_90d"] = cats.reindex(np.arange(n)).fillna("").to_numpy()
+
+    facts["consent_final"] = _final_consent(w, t, n)
+    withdrawn = w.crm_consent[w.crm_consent["source"].isin(["unsubscribe", "spam_report"]) & (w.crm_consent["at"] < cutoff)]
+    unsub = np.zeros(n, dtype=bool)
+    unsub[w.contacts["person"].to_numpy()[withdrawn["record"].to_numpy()]] = True
+    facts["unsubscribed"] = unsub
+
+    e = w.email_events
+    hard = e[(e["etype"] == BOUNCE_HARD) & (e["time"] < cutoff)]
+    c = w.contacts
+    addr = np.where(hard["new_address"], c["new_email"].to_numpy()[hard["contact"]], c["email"].to_numpy()[hard["contact"]])
+    bounced = pd.DataFrame({"person": c["person"].to_numpy()[hard["contact"]], "addr": pd.Series(addr, dtype=object).str.strip().str.lower()})
+    facts["hard_bounced_emails"] = bounced.drop_duplicates().groupby("person").size().reindex(np.arange(n)).fillna(0).astype(int).to_numpy()
+
+    er = w.erasures
+    erased = np.zeros(n, dtype=bool)
+    done = (er["person"].to_numpy() >= 0) & (drop_of(er["requested_at"].to_numpy(), t) <= t.reference)
+    erased[er["person"].to_numpy()[done]] = True
+    facts["erased"] = erased
+    return facts
+
+
+def _final_consent(w: World, t: Timeline, n: int) -> np.ndarray:
+    """Latest explicit answer across CRM, store, webinar forms and email opt-outs; else unknown."""
+    cutoff = t.reference * DAY
+    crm = w.crm_consent.assign(person=w.contacts["person"].to_numpy()[w.crm_consent["record"].to_numpy()])
+    store = w.store_consent.assign(person=w.customers["person"].to_numpy()[w.store_consent["record"].to_numpy()])
+    reg = w.registrations[w.registrations["consent"] < 2]
+    web = pd.DataFrame({"person": reg["person"], "at": reg["registered_at"], "value": reg["consent"] == 0})
+    web = web[drop_of(w.webinars["start"].to_numpy()[reg["webinar"].to_numpy()], t) <= t.reference]
+    answers = pd.concat([crm[["person", "at", "value"]], store[["person", "at", "value"]], web], ignore_index=True)
+    answers = answers[answers["at"] < cutoff].sort_values("at", kind="stable").drop_duplicates("person", keep="last")
+    out = np.full(n, "unknown", dtype=object)
+    out[answers["person"].to_numpy()] = np.where(answers["value"].to_numpy(dtype=bool), "granted", "denied")
+    return out
+
+
+def email_event_truth(w: World) -> pd.DataFrame:
+    """For every OPEN and CLICK: was a human behind it, or a privacy proxy / link scanner?"""
+    e = w.email_events
+    rows = np.flatnonzero(e["etype"].isin([OPEN, CLICK]).to_numpy())
+    ua = e["ua"].to_numpy()[rows]
+    actor = np.where(e["human"].to_numpy()[rows], "human", np.where(ua < N_HUMAN + N_PROXY, "privacy_proxy", "link_scanner"))
+    return pd.DataFrame({"event_id": (700_000_000 + rows * 3).astype(str), "actor": actor})
+
+
+def write_truth(folder: Path, w: World, t: Timeline, meta: dict) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    records = identity_records(w, t)
+    records.to_csv(folder / "records.csv", index=False, lineterminator="\n")
+    person_facts(w, t).to_csv(folder / "persons.csv", index=False, lineterminator="\n")
+    email_event_truth(w).to_csv(folder / "email_events.csv", index=False, lineterminator="\n")
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return len(records)
+

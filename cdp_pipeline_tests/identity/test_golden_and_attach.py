@@ -1,0 +1,141 @@
+"""Golden records (survivorship, counts), event attribution and evaluation arithmetic."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cdp_pipeline.identity import (
+    ResolutionSettings,
+    attribute_events,
+    build_golden_records,
+    pairwise_scores,
+    resolve_identities,
+)
+from cdp_pipeline_tests.identity.frames import frames
+
+DETERMINISTIC = ResolutionSettings(probabilistic=False)
+
+
+def _order(order_id, sku, status="paid", total=30.0, at="2026-02-01T00:00:00Z", customer="C1", email="vera@gmail.com"):
+    return {"order_id": order_id, "customer_id": customer, "email": email, "created_at": at,
+            "financial_status": status, "total": total, "lineitem_sku": sku, "lineitem_quantity": 1,
+            "lineitem_price": total}
+
+
+@pytest.fixture(scope="module")
+def story():
+    f = frames(
+        crm_contacts=[{"record_id": "R1", "first_name": "Vera", "last_name": "Lindqvist", "email": "vera@oldjob.example",
+                       "additional_emails": "vera@gmail.com; not-an-email", "phone": "612 345 678", "country": "ES",
+                       "city": "Madrid", "last_modified_date": "2026-01-01T00:00:00Z"}],
+        store_customers=[{"customer_id": "C1", "first_name": "Verónica", "last_name": "Lindqvist",
+                          "email": "vera@gmail.com", "city": "Alcalá", "zip": "28801", "updated_at": "2026-03-01T00:00:00Z"}],
+        store_orders=[_order("O1", "A"), _order("O1", "B"), _order("O2", "A", total=20.0, at="2026-03-05T00:00:00Z"),
+                      _order("O3", "A", status="voided", at="2026-03-15T00:00:00Z")],
+        webinar_attendees=[
+            {"webinar_id": "W1", "first_name": "Vera", "last_name": "L", "email": "vera@oldjob.example",
+             "webinar_start": "2025-01-01T10:00:00Z", "attended": True, "join_time": "2025-01-01T10:01:00Z"},
+            {"webinar_id": "W2", "first_name": "Vera", "last_name": "L", "email": "vera@oldjob.example",
+             "webinar_start": "2025-02-01T10:00:00Z", "attended": False},
+        ],
+        store_web_events=[
+            {"message_id": "e1", "type": "page", "anonymous_id": "ck1", "timestamp": "2026-03-10T00:00:00Z"},
+            {"message_id": "e2", "type": "identify", "anonymous_id": "ck1", "email": "Vera@Gmail.com",
+             "timestamp": "2026-03-11T00:00:00Z"},
+            {"message_id": "e3", "type": "page", "user_id": "C1", "timestamp": "2026-03-12T00:00:00Z"},
+        ],
+        crm_email_events=[
+            {"event_id": "m1", "campaign_id": "c", "recipient": "VERA@gmail.com", "event_type": "OPEN",
+             "event_time": "2026-03-20T00:00:00Z"},
+            {"event_id": "m2", "campaign_id": "c", "recipient": "gone@nowhere.example", "record_id": "R1",
+             "event_type": "BOUNCE_HARD", "event_time": "2026-03-21T00:00:00Z"},
+            {"event_id": "m3", "campaign_id": "c", "recipient": "stranger@nowhere.example", "event_type": "OPEN",
+             "event_time": "2026-03-22T00:00:00Z"},
+        ],
+    )
+    resolution = resolve_identities(f, settings=DETERMINISTIC)
+    profiles, emails = build_golden_records(resolution, f)
+    return f, resolution, profiles, emails
+
+
+def test_all_records_of_the_story_are_one_profile(story):
+    _, resolution, profiles, _ = story
+    assert resolution.identity_map["person_id"].nunique() == 1
+    assert len(profiles) == 1
+
+
+def test_most_recently_used_valid_email_is_primary_and_invalid_ones_are_listed_as_invalid(story):
+    _, _, profiles, emails = story
+    assert profiles["primary_email"].iloc[0] == "vera@gmail.com"
+    status = emails.set_index("email")["status"]
+    assert status["not-an-email"] == "invalid"
+    assert status["vera@oldjob.example"] == "active"
+    assert emails["is_primary"].sum() == 1
+
+
+def test_each_field_comes_from_the_most_trusted_source_that_has_it(story):
+    _, _, profiles, _ = story
+    p = profiles.iloc[0]
+    assert p["first_name"] == "Vera"  # CRM outranks the store account
+    assert p["city"] == "Madrid"
+    assert p["postal_code"] == "28801"  # only the store account has one
+    assert p["phone"] == "+34612345678"
+
+
+def test_counts_distinct_paid_orders_spend_and_webinars(story):
+    _, _, profiles, _ = story
+    p = profiles.iloc[0]
+    assert p["orders"] == 2 and bool(p["is_customer"])
+    assert p["total_spent"] == pytest.approx(50.0)  # order total counted once, voided excluded
+    assert p["last_order_at"] == pd.Timestamp("2026-03-05T00:00:00Z")
+    assert (p["webinars_registered"], p["webinars_attended"]) == (2, 1)
+    assert p["last_activity_at"] == pd.Timestamp("2026-03-20T00:00:00Z")  # the open; a bounce is no activity
+
+
+def test_events_are_attributed_by_recipient_else_record_id_and_cookies_before_identify_count(story):
+    f, resolution, _, _ = story
+    person = resolution.identity_map["person_id"].iloc[0]
+    out = attribute_events(resolution, f)
+    events = out["crm_email_events"].set_index("event_id")["person_id"]
+    assert events["m1"] == person and events["m2"] == person and pd.isna(events["m3"])
+    assert out["store_web_events"]["person_id"].eq(person).all()
+    assert out["store_orders"]["person_id"].eq(person).all()
+    assert out["webinar_attendees"]["person_id"].eq(person).all()
+
+
+def test_profile_columns_follow_the_warehouse_contract_without_consent(story):
+    _, _, profiles, emails = story
+    assert list(profiles.columns) == [
+        "person_id", "first_name", "last_name", "primary_email", "phone", "city", "postal_code", "country",
+        "timezone", "is_customer", "webinars_registered", "webinars_attended", "orders", "total_spent",
+        "last_order_at", "last_activity_at"]
+    assert list(emails.columns) == ["person_id", "email", "is_primary", "first_seen_at", "last_seen_at", "status"]
+
+
+def test_identity_map_names_every_record_once_with_contract_ids(story):
+    _, resolution, _, _ = story
+    m = resolution.identity_map
+    assert set(m["source"]) == {"crm", "webinar", "store", "order", "web"}
+    assert "W1:vera@oldjob.example" in set(m["source_record_id"])
+    assert not m.duplicated(["source", "source_record_id"]).any()
+    assert m["match_confidence"].between(0, 1).all()
+
+
+def test_pairwise_and_bcubed_scores_on_a_tiny_example():
+    # truth: {a,b,c} {d}; predicted: {a,b} {c,d}
+    truth = pd.DataFrame({"source": "crm", "source_record_id": list("abcd"), "true_person_id": ["T1", "T1", "T1", "T2"]})
+    predicted = pd.DataFrame({"source": "crm", "source_record_id": list("abcd"), "person_id": ["P1", "P1", "P2", "P2"]})
+    s = pairwise_scores(predicted, truth)
+    assert s["precision"] == pytest.approx(1 / 2)  # predicted pairs ab, cd; only ab is true
+    assert s["recall"] == pytest.approx(1 / 3)  # true pairs ab, ac, bc
+    assert s["f1"] == pytest.approx(2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
+    assert s["b3_precision"] == pytest.approx((1 + 1 + 0.5 + 0.5) / 4)
+    assert s["b3_recall"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
+    assert (s["records"], s["true_persons"], s["predicted_persons"]) == (4, 2, 2)
+
+
+def test_perfect_clustering_scores_one():
+    truth = pd.DataFrame({"source": "crm", "source_record_id": list("abc"), "true_person_id": ["T1", "T1", "T2"]})
+    s = pairwise_scores(truth.rename(columns={"true_person_id": "person_id"}), truth)
+    assert s["f1"] == 1.0 and s["b3_f1"] == 1.0

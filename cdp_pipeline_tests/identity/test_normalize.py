@@ -1,0 +1,109 @@
+"""Normalisation: equal things must compare equal, different things must stay different."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cdp_pipeline.identity.normalize import (
+    canonical_first_name,
+    country_code,
+    fold_name,
+    normalize_emails,
+    normalize_phones,
+    normalize_postcode,
+    normalize_street,
+)
+
+
+def _norm(*emails):
+    return normalize_emails(pd.Series(list(emails), dtype="string"))
+
+
+def test_case_spaces_and_unicode_compatibility_forms_do_not_distinguish_addresses():
+    out = _norm(" Jane.Doe@Acme.COM ", "jane.doe@acme.com", "ｊａｎｅ.doe@acme.com")
+    assert out["email_norm"].tolist() == ["jane.doe@acme.com"] * 3
+    assert out["email_valid"].all()
+
+
+def test_gmail_ignores_dots_and_plus_tags_and_googlemail_is_gmail():
+    out = _norm("J.Smith+news@gmail.com", "jsmith@googlemail.com")
+    assert out["email_norm"].tolist() == ["jsmith@gmail.com", "jsmith@gmail.com"]
+
+
+def test_dots_and_plus_tags_are_kept_where_the_provider_does_not_ignore_them():
+    out = _norm("j.smith@acme.com", "jsmith+x@acme.com")
+    assert out["email_norm"].tolist() == ["j.smith@acme.com", "jsmith+x@acme.com"]
+
+
+@pytest.mark.parametrize(
+    "typed, fixed",
+    [("ana@gmial.com", "ana@gmail.com"), ("ana@hotmal.com", "ana@hotmail.com"),
+     ("ana@yahoo.con", "ana@yahoo.com"), ("ana@outlok.com", "ana@outlook.com")],
+)
+def test_misspelt_common_provider_domains_are_corrected_and_flagged(typed, fixed):
+    out = _norm(typed)
+    assert out["email_norm"].iloc[0] == fixed
+    assert bool(out["email_corrected"].iloc[0])
+
+
+def test_company_domains_are_never_corrected_towards_a_provider():
+    out = _norm("bob@ge.com", "bob@acme.com", "bob@gmail-partners.com")
+    assert out["email_norm"].tolist() == ["bob@ge.com", "bob@acme.com", "bob@gmail-partners.com"]
+    assert not out["email_corrected"].any()
+
+
+@pytest.mark.parametrize("raw", ["name@", "n/a", "john@@acme.com", "john@acme", "@acme.com", "john smith"])
+def test_invalid_addresses_are_marked_not_guessed(raw):
+    out = _norm(raw)
+    assert not bool(out["email_valid"].iloc[0])
+    assert not bool(out["email_corrected"].iloc[0])
+
+
+def test_blank_and_missing_emails_are_missing():
+    out = _norm(None, "   ")
+    assert out["email_norm"].isna().all()
+    assert not out["email_valid"].any()
+
+
+def test_role_local_parts_are_flagged():
+    out = _norm("info@acme.com", "sales@acme.com", "no-reply@acme.com", "ines@acme.com")
+    assert out["email_role"].tolist() == [True, True, True, False]
+
+
+def test_phones_become_e164_using_the_records_country_code_or_name():
+    numbers = pd.Series(["612 34 56 78", "+34 612-345-678", "0034612345678", "(555) 010-0199", "020 7946 0958"])
+    countries = pd.Series(["España", "ES", "Spain", "US", "United Kingdom"])
+    assert normalize_phones(numbers, countries).tolist() == [
+        "+34612345678", "+34612345678", "+34612345678", "+15550100199", "+442079460958"]
+
+
+def test_unparseable_phones_are_missing_not_guessed():
+    out = normalize_phones(pd.Series(["abc", "12", None]), pd.Series(["ES", "ES", "ES"]))
+    assert out.isna().all()
+
+
+def test_country_codes_from_codes_and_names_in_several_languages():
+    out = country_code(pd.Series(["de", "Deutschland", "United States", "Ελλάδα", "Narnia"]))
+    assert out.tolist()[:4] == ["DE", "DE", "US", "GR"]
+    assert pd.isna(out.iloc[4])
+
+
+def test_names_fold_accents_non_latin_scripts_case_and_punctuation():
+    out = fold_name(pd.Series(["José Núñez", "Μαρία", "O'Brien-Smith", "ZOË"]))
+    assert out.tolist() == ["jose nunez", "maria", "o brien smith", "zoe"]
+
+
+def test_nicknames_map_to_one_canonical_first_name():
+    out = canonical_first_name(fold_name(pd.Series(["Bob", "Robert", "Bill", "Pepe", "Mary Ann", "Zoltan"])))
+    assert out.tolist() == ["robert", "robert", "william", "joseph", "mary", "zoltan"]
+
+
+def test_spouses_names_are_not_nickname_equivalent():
+    out = canonical_first_name(fold_name(pd.Series(["Alexander", "Alexandra", "John", "Joan"])))
+    assert len(set(out)) == 4
+
+
+def test_streets_and_postcodes_compare_equal_across_formats():
+    assert normalize_street(pd.Series(["12, Baker Street", "12 BAKER ST."])).nunique() == 1
+    assert normalize_postcode(pd.Series(["sw1a 1aa", "SW1A-1AA"])).tolist() == ["SW1A1AA", "SW1A1AA"]

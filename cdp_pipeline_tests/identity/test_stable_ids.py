@@ -1,0 +1,87 @@
+"""person_id survives runs: merges keep the older id, a breakaway part gets a new one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cdp_pipeline.identity import ResolutionSettings, resolve_identities
+from cdp_pipeline.identity.clusters import assign_person_ids, generation_of
+from cdp_pipeline_tests.identity.frames import frames
+
+DETERMINISTIC = ResolutionSettings(probabilistic=False)
+
+
+def _id(resolution, source, record_id):
+    m = resolution.identity_map
+    return m.loc[(m["source"] == source) & (m["source_record_id"] == record_id), "person_id"].iloc[0]
+
+
+def _crm(record_id, email, first="Ottilie", last="Brandauer"):
+    return {"record_id": record_id, "first_name": first, "last_name": last, "email": email}
+
+
+def _store(customer_id, email, first="Ottilie", last="Brandauer"):
+    return {"customer_id": customer_id, "first_name": first, "last_name": last, "email": email}
+
+
+def _order(order_id, customer_id, email):
+    return {"order_id": order_id, "customer_id": customer_id, "email": email, "created_at": "2026-01-01T00:00:00Z",
+            "financial_status": "paid", "total": 1.0, "lineitem_sku": "A", "lineitem_quantity": 1,
+            "lineitem_price": 1.0}
+
+
+def test_unchanged_input_keeps_every_id():
+    f = frames(crm_contacts=[_crm("1", "a@x.example"), _crm("2", "b@y.example", first="Zeno")])
+    first = resolve_identities(f, settings=DETERMINISTIC)
+    second = resolve_identities(f, first.identity_map, settings=DETERMINISTIC)
+    assert first.identity_map["person_id"].tolist() == second.identity_map["person_id"].tolist()
+
+
+def test_when_two_persons_merge_the_older_id_survives_even_if_the_younger_has_more_records():
+    run1 = resolve_identities(frames(crm_contacts=[_crm("1", "ottilie@old.example")]), settings=DETERMINISTIC)
+    older = _id(run1, "crm", "1")
+    store_side = dict(store_customers=[_store("S1", "otti@gmail.com")],
+                      store_orders=[_order("O1", "S1", "otti@gmail.com"), _order("O2", "S1", "otti@gmail.com")])
+    run2 = resolve_identities(frames(crm_contacts=[_crm("1", "ottilie@old.example")], **store_side),
+                              run1.identity_map, settings=DETERMINISTIC)
+    younger = _id(run2, "store", "S1")
+    assert younger != older and _id(run2, "crm", "1") == older
+    # run 3: the CRM contact gains the store address, so both persons are one.
+    bridged = _crm("1", "ottilie@old.example") | {"additional_emails": "otti@gmail.com"}
+    run3 = resolve_identities(frames(crm_contacts=[bridged], **store_side), run2.identity_map, settings=DETERMINISTIC)
+    assert set(run3.identity_map["person_id"]) == {older}
+    assert run3.diagnostics["person_ids"]["retired_by_merge"] == 1
+
+
+def test_a_breakaway_part_gets_a_new_id_and_the_larger_part_keeps_the_old_one():
+    together = frames(crm_contacts=[_crm("1", "o@x.example"), _crm("2", "o@x.example")],
+                      store_customers=[_store("S1", "o@x.example")])
+    run1 = resolve_identities(together, settings=DETERMINISTIC)
+    assert run1.identity_map["person_id"].nunique() == 1
+    original = run1.identity_map["person_id"].iloc[0]
+    apart = frames(crm_contacts=[_crm("1", "o@x.example"), _crm("2", "o@x.example")],
+                   store_customers=[_store("S1", "someone.else@z.example")])
+    run2 = resolve_identities(apart, run1.identity_map, settings=DETERMINISTIC)
+    assert _id(run2, "crm", "1") == _id(run2, "crm", "2") == original
+    assert _id(run2, "store", "S1") != original
+
+
+def test_new_ids_are_deterministic_and_carry_a_growing_generation():
+    f = frames(crm_contacts=[_crm("1", "a@x.example")])
+    a = resolve_identities(f, settings=DETERMINISTIC).identity_map["person_id"].iloc[0]
+    b = resolve_identities(f, settings=DETERMINISTIC).identity_map["person_id"].iloc[0]
+    assert a == b
+    later = resolve_identities(frames(crm_contacts=[_crm("1", "a@x.example"), _crm("9", "z@z.example", first="Zeno")]),
+                               resolve_identities(f, settings=DETERMINISTIC).identity_map, settings=DETERMINISTIC)
+    gens = generation_of(later.identity_map["person_id"]).tolist()
+    assert gens == [1.0, 2.0]
+
+
+def test_an_id_claimed_by_two_clusters_goes_to_the_one_holding_most_of_its_records():
+    keys = pd.Series(["crm:1", "crm:2", "crm:3"])
+    previous = pd.DataFrame({"record_key": ["crm:1", "crm:2", "crm:3"], "person_id": ["p0001-aaa", "p0001-aaa", "p0001-aaa"]})
+    ids, stats = assign_person_ids(keys, np.array([0, 1, 1]), previous)
+    assert ids.tolist()[1:] == ["p0001-aaa", "p0001-aaa"]
+    assert ids.iloc[0].startswith("p0002-")
+    assert stats == {"kept": 1, "retired_by_merge": 0, "new": 1}

@@ -1,0 +1,50 @@
+import pandas as pd
+
+from cdp_pipeline.ingest.state import Ledger, StateStore
+
+
+def table(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "record_id": pd.Series([str(i) for i in range(n)], dtype="string"),
+            "seen_at": pd.Series(pd.to_datetime(["2026-11-02 10:00"] * n, utc=True), dtype="datetime64[us, UTC]"),
+            "opt_in": pd.Series([True, None][:n] + [False] * max(0, n - 2), dtype="boolean"),
+            "count": pd.Series(range(n), dtype="Int64"),
+        }
+    )
+
+
+def test_before_any_commit_there_is_no_table_and_an_empty_ledger(tmp_path):
+    loaded, ledger = StateStore(tmp_path).load("crm_contacts")
+    assert loaded is None and ledger.files == {}
+
+
+def test_commit_then_load_round_trips_table_types_and_ledger(tmp_path):
+    store = StateStore(tmp_path)
+    ledger = Ledger({"crm/2026-11-02/contacts.csv": {"status": "held", "sha256": "ab"}})
+    store.commit("crm_contacts", table(3), ledger)
+    loaded, loaded_ledger = store.load("crm_contacts")
+    pd.testing.assert_frame_equal(loaded, table(3))
+    assert loaded_ledger.held() == ledger.files
+
+
+def test_a_crash_before_the_pointer_swap_leaves_the_previous_state_in_force(tmp_path):
+    store = StateStore(tmp_path)
+    store.commit("crm_contacts", table(3), Ledger())
+    # a crashed commit: a staged version written, the CURRENT pointer never swapped
+    staged = tmp_path / "crm_contacts" / ".v000002.tmp"
+    staged.mkdir()
+    (staged / "table.parquet").write_bytes(b"half written")
+    loaded, _ = store.load("crm_contacts")
+    assert len(loaded) == 3
+    store.commit("crm_contacts", table(4), Ledger())  # the next commit cleans it up
+    assert len(store.load("crm_contacts")[0]) == 4 and not staged.exists()
+
+
+def test_only_the_last_two_versions_are_kept(tmp_path):
+    store = StateStore(tmp_path)
+    for n in range(1, 5):
+        store.commit("crm_contacts", table(n), Ledger())
+    versions = sorted(p.name for p in (tmp_path / "crm_contacts").iterdir() if p.is_dir())
+    assert versions == ["v000003", "v000004"]
+    assert (tmp_path / "crm_contacts" / "CURRENT").read_text() == "v000004"

@@ -1,0 +1,307 @@
+"""Best send time: attribution of responses to sends, hierarchical shrinkage, output, evaluation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cdp_pipeline.models.send_time import (
+    SendTimeSettings,
+    attribute_responses,
+    beta_binomial_strength,
+    email_domain_type,
+    evaluate_send_times,
+    fit_send_time_model,
+    heatmap_png,
+    population_heatmap,
+    recommend_send_times,
+)
+
+REFERENCE = date(2026, 11, 20)
+AS_OF = pd.Timestamp("2026-11-21", tz="UTC")
+
+
+def event(person, campaign, kind, at, machine=False, recipient=None):
+    return {
+        "event_id": f"{person}-{campaign}-{kind}-{at}",
+        "campaign_id": campaign,
+        "recipient": recipient or f"{person}@mail.example",
+        "person_id": person,
+        "event_type": kind,
+        "event_time": pd.Timestamp(at, tz="UTC"),
+        "user_agent": "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128",
+        "is_machine": machine,
+    }
+
+
+def frame(rows) -> pd.DataFrame:
+    events = pd.DataFrame(rows)
+    events["event_time"] = events["event_time"].astype("datetime64[us, UTC]")
+    return events
+
+
+# --- attribution ---------------------------------------------------------------------------------
+
+
+def test_a_response_goes_to_the_latest_send_of_the_same_campaign_before_it():
+    sends = attribute_responses(
+        frame(
+            [
+                event("p1", "c1", "SENT", "2026-11-02 08:00"),
+                event("p1", "c2", "SENT", "2026-11-02 09:00"),
+                event("p1", "c1", "OPEN", "2026-11-02 10:00"),
+            ]
+        ),
+        AS_OF,
+    ).set_index("campaign_id")
+    assert sends.loc["c1", "responded"]
+    assert not sends.loc["c2", "responded"]  # later send, but another campaign
+
+
+def test_sent_and_delivered_of_one_message_are_one_send():
+    sends = attribute_responses(
+        frame(
+            [
+                event("p1", "c1", "SENT", "2026-11-02 08:00:00"),
+                event("p1", "c1", "DELIVERED", "2026-11-02 08:00:04"),
+                event("p1", "c1", "CLICK", "2026-11-02 08:30"),
+            ]
+        ),
+        AS_OF,
+    )
+    assert len(sends) == 1
+    assert sends["send_time"].iloc[0] == pd.Timestamp("2026-11-02 08:00", tz="UTC")
+    assert sends["responded"].iloc[0]
+
+
+def test_a_late_response_belongs_to_its_send_but_does_not_count_as_a_quick_response():
+    sends = attribute_responses(
+        frame(
+            [
+                event("p1", "c1", "SENT", "2026-11-02 08:00"),
+                event("p1", "c1", "OPEN", "2026-11-05 09:00"),  # 73 h later
+            ]
+        ),
+        AS_OF,
+        response_window_hours=24,
+    )
+    assert sends["first_response_time"].iloc[0] == pd.Timestamp("2026-11-05 09:00", tz="UTC")
+    assert not sends["responded"].iloc[0]
+
+
+def test_machine_opens_are_not_responses():
+    sends = attribute_responses(
+        frame(
+            [
+                event("p1", "c1", "SENT", "2026-11-02 08:00"),
+                event("p1", "c1", "OPEN", "2026-11-02 08:00:05", machine=True),
+            ]
+        ),
+        AS_OF,
+    )
+    assert not sends["responded"].iloc[0]
+    assert sends["first_response_time"].isna().iloc[0]
+
+
+def test_bounced_sends_are_not_trials_and_unfinished_windows_are_marked_incomplete():
+    sends = attribute_responses(
+        frame(
+            [
+                event("p1", "c1", "SENT", "2026-11-02 08:00"),
+                event("p1", "c1", "BOUNCE_HARD", "2026-11-02 08:01"),
+                event("p1", "c2", "SENT", "2026-11-20 20:00"),  # window ends after AS_OF
+                event("p1", "c3", "SENT", "2026-11-22 08:00"),  # after AS_OF: unknown yet
+            ]
+        ),
+        AS_OF,
+    )
+    assert sends["campaign_id"].tolist() == ["c2"]
+    assert not sends["complete"].iloc[0]
+
+
+# --- shrinkage -----------------------------------------------------------------------------------
+
+
+def test_the_prior_strength_is_recovered_from_beta_binomial_data():
+    rng = np.random.default_rng(3)
+    mean, strength = 0.2, 10.0
+    rates = rng.beta(mean * strength, (1 - mean) * strength, size=20_000)
+    trials = rng.integers(2, 30, size=rates.size)
+    successes = rng.binomial(trials, rates)
+    assert beta_binomial_strength(successes, trials, mean) == pytest.approx(strength, rel=0.15)
+
+
+def test_units_that_agree_with_the_prior_get_a_strong_prior():
+    rng = np.random.default_rng(4)
+    trials = np.full(5_000, 20)
+    successes = rng.binomial(trials, 0.2)
+    assert beta_binomial_strength(successes, trials, 0.2) > 200
+
+
+MADRID = "Europe/Madrid"
+
+
+def local_send(day: int, hour: int) -> pd.Timestamp:
+    """A Madrid local send time in November 2026 (UTC+1, no clock change), as UTC."""
+    local = pd.Timestamp("2026-10-26") + pd.Timedelta(days=day, hours=hour)
+    return local.tz_localize(MADRID).tz_convert("UTC")
+
+
+def population_events(rng, person, preferred, answers_at=None, sends_per_hour=2, start_day=0,
+                      days=21):
+    """A person sent at every local hour; answers with 60% chance within 1 h of ``preferred``."""
+    rows = []
+    for repeat in range(sends_per_hour):
+        for hour in range(24):
+            day = start_day + (repeat * 24 + hour) % days
+            campaign = f"c{start_day}-{repeat}-{hour}"
+            sent = local_send(day, hour)
+            rows.append(event(person, campaign, "SENT", str(sent.tz_localize(None))))
+            distance = min(abs(hour - preferred), 24 - abs(hour - preferred))
+            answer = rng.random() < (0.6 if distance <= 1 else 0.03)
+            if answers_at is not None:
+                answer = hour in answers_at.get(repeat, ())
+            if answer:
+                opened = sent + pd.Timedelta(minutes=20)
+                rows.append(event(person, campaign, "OPEN", str(opened.tz_localize(None))))
+    return rows
+
+
+def cohort_population(extra_rows=(), extra_profiles=()):
+    """40 Madrid persons, most reading at 09:00, some at 14:00 and 19:00, plus extra persons."""
+    rng = np.random.default_rng(11)
+    preferred = [9] * 28 + [14] * 6 + [19] * 6
+    rows = []
+    for index, hour in enumerate(preferred):
+        rows += population_events(rng, f"p{index:02d}", hour)
+    rows += list(extra_rows)
+    ids = [f"p{i:02d}" for i in range(len(preferred))] + list(extra_profiles)
+    profiles = pd.DataFrame(
+        {
+            "person_id": ids,
+            "timezone": pd.Series([MADRID] * len(ids), dtype="string"),
+            "country": pd.Series(["ES"] * len(ids), dtype="string"),
+            "primary_email": pd.Series([f"{i}@gmail.com" for i in ids], dtype="string"),
+        }
+    )
+    return frame(rows), profiles
+
+
+def test_a_person_with_one_open_stays_near_the_cohort_and_one_with_many_follows_their_own_hour():
+    rng = np.random.default_rng(0)
+    one_open = population_events(rng, "single", 0, answers_at={0: (21,)})
+    many_opens = population_events(
+        rng, "evening", 0, answers_at={0: (20, 21, 22), 1: (20, 21, 22), 2: (21, 22), 3: (20, 21)},
+        sends_per_hour=4,
+    )
+    events, profiles = cohort_population(one_open + many_opens, ["single", "evening"])
+    model = fit_send_time_model(events, profiles, REFERENCE)
+    result = recommend_send_times(model, profiles, REFERENCE).set_index("person_id")
+
+    assert abs(result.loc["single", "best_local_hour"] - 9) <= 1
+    assert result.loc["single", "basis"] != "personal"
+    assert result.loc["evening", "best_local_hour"] == 21
+    assert result.loc["evening", "confidence"] > result.loc["single", "confidence"]
+
+
+def test_persons_without_sends_or_zones_get_the_population_answer():
+    events, profiles = cohort_population(extra_profiles=["newcomer"])
+    profiles.loc[profiles["person_id"] == "newcomer", ["timezone", "country"]] = pd.NA
+    model = fit_send_time_model(events, profiles, REFERENCE)
+    result = recommend_send_times(model, profiles, REFERENCE).set_index("person_id")
+    newcomer = result.loc["newcomer"]
+    assert newcomer["timezone"] == MADRID and newcomer["timezone_basis"] == "population"
+    assert newcomer["basis"] == "population" and newcomer["confidence"] == 0
+    assert abs(newcomer["best_local_hour"] - 9) <= 1
+
+
+def test_send_times_has_the_warehouse_columns_and_hours_in_range():
+    events, profiles = cohort_population()
+    model = fit_send_time_model(events, profiles, REFERENCE)
+    result = recommend_send_times(model, profiles, REFERENCE)
+    for column in ("person_id", "best_hour_utc", "best_local_hour", "confidence", "basis",
+                   "timezone", "timezone_basis"):
+        assert column in result
+    assert result["best_hour_utc"].between(0, 167).all()
+    assert result["best_local_hour"].between(0, 23).all()
+    assert result["confidence"].between(0, 1).all()
+    assert set(result["basis"]) <= {"personal", "blended", "population"}
+    # Madrid is UTC+1 in late November: the UTC hour is one hour earlier than the local one.
+    assert ((result["best_hour_local"] - 1) % 168 == result["best_hour_utc"]).all()
+
+
+def test_send_hour_bias_is_not_learnt_from_open_counts():
+    """Sent mostly at 09:00 but answering only at 20:00: the rate per send points to 20:00."""
+    rows = []
+    for day in range(20):
+        for hour in (9, 9, 9, 9, 20):
+            campaign = f"c{day}-{hour}-{len(rows)}"
+            sent = local_send(day % 21, hour)
+            rows.append(event("biased", campaign, "SENT", str(sent.tz_localize(None))))
+            if (hour == 20 and day % 2 == 0) or (hour == 9 and day % 5 == 0):
+                opened = sent + pd.Timedelta(minutes=10)
+                rows.append(event("biased", campaign, "OPEN", str(opened.tz_localize(None))))
+    events, profiles = cohort_population(rows, ["biased"])
+    model = fit_send_time_model(events, profiles, REFERENCE)
+    result = recommend_send_times(model, profiles, REFERENCE).set_index("person_id")
+    assert result.loc["biased", "best_local_hour"] == 20
+
+
+def test_same_inputs_in_any_row_order_give_identical_results():
+    events, profiles = cohort_population()
+    first = recommend_send_times(fit_send_time_model(events, profiles, REFERENCE), profiles,
+                                 REFERENCE)
+    shuffled = events.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    second = recommend_send_times(fit_send_time_model(shuffled, profiles, REFERENCE), profiles,
+                                  REFERENCE)
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_events_after_the_reference_date_are_ignored():
+    events, profiles = cohort_population()
+    later = frame([event("p00", "late", "SENT", "2026-11-25 08:00"),
+                   event("p00", "late", "OPEN", "2026-11-25 08:10")])
+    before = fit_send_time_model(events, profiles, REFERENCE)
+    after = fit_send_time_model(pd.concat([events, later], ignore_index=True), profiles, REFERENCE)
+    pd.testing.assert_frame_equal(before.persons, after.persons)
+
+
+def test_work_and_personal_addresses_are_told_apart():
+    kinds = email_domain_type(pd.Series(["a@gmail.com", "b@acme.com", None, "c@web.de"]))
+    assert kinds.tolist() == ["personal", "work", "unknown", "personal"]
+
+
+# --- evaluation and heatmap ----------------------------------------------------------------------
+
+
+def test_evaluation_beats_the_global_best_hour_when_people_read_at_different_hours():
+    rng = np.random.default_rng(21)
+    rows, ids = [], []
+    for index, hour in enumerate([9] * 10 + [13] * 10 + [18] * 10 + [21] * 10):
+        person = f"q{index:02d}"
+        ids.append(person)
+        rows += population_events(rng, person, hour, sends_per_hour=3)  # days 0-20 (training)
+        rows += population_events(rng, person, hour, sends_per_hour=2, start_day=23, days=7)
+    profiles = pd.DataFrame({"person_id": ids, "timezone": [MADRID] * len(ids)})
+    # Holdout: from 2026-11-18 00:00 UTC (local day 23) to the end of 2026-11-24.
+    metrics, model = evaluate_send_times(frame(rows), profiles, date(2026, 11, 24), holdout_weeks=1)
+
+    assert metrics["holdout_sends"] > 0 and metrics["train_sends"] > 0
+    global_rate = metrics["baselines"]["global_best_hour"]["hit_rate"]
+    assert metrics["hit_rate"] > 1.3 * global_rate
+    assert metrics["hit_rate_lift_vs_global_best_hour"] == pytest.approx(
+        metrics["hit_rate"] / global_rate
+    )
+    assert model.as_of == pd.Timestamp("2026-11-18", tz="UTC")
+
+
+def test_population_heatmap_is_weekday_by_hour_and_renders_as_png():
+    events, profiles = cohort_population()
+    model = fit_send_time_model(events, profiles, REFERENCE, SendTimeSettings())
+    matrix = population_heatmap(model)
+    assert matrix.shape == (7, 24)
+    assert matrix.stack().dropna().between(0, 1).all()
+    assert heatmap_png(matrix).startswith(b"\x89PNG")

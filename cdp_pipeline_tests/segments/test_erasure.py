@@ -1,0 +1,79 @@
+"""Erasure: the person goes everywhere, only hashes stay, and it survives re-delivery."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cdp_pipeline.erasure import apply_erasure, drop_erased_addresses, drop_persons
+from cdp_pipeline_tests.segments.helpers import profile_emails, profiles, run
+
+
+def identity_map(rows):
+    return pd.DataFrame(rows, columns=["source", "source_record_id", "person_id"])
+
+
+def addresses(rows):
+    return pd.DataFrame(rows, columns=["person_id", "email"])
+
+
+def requests(*emails):
+    return pd.DataFrame(
+        {"request_id": [f"r{i}" for i in range(len(emails))], "email": list(emails),
+         "requested_at": pd.Timestamp("2026-11-01", tz="UTC")}
+    )
+
+
+IDENTITIES = identity_map(
+    [("crm", "c1", "jane"), ("webinar", "w9:jane.work@acme.com", "jane"), ("crm", "c2", "joe")]
+)
+EMAILS = addresses([("jane", "janedoe@gmail.com"), ("jane", "jane.work@acme.com"),
+                    ("joe", "joe@example.com")])
+
+
+def test_the_person_an_address_resolves_to_is_erased_whichever_form_it_was_written_in():
+    erased, ledger = apply_erasure(IDENTITIES, EMAILS, requests(" Jane.Doe+shop@GMAIL.com"), None)
+    assert erased == ["jane"]
+    # only hashes persist: one column, every value a SHA-256 hex digest
+    assert list(ledger.columns) == ["email_hash"] and len(ledger)
+    assert ledger["email_hash"].str.fullmatch(r"[0-9a-f]{64}").all()
+
+
+def test_erasure_survives_redelivery_of_the_same_data_from_the_ledger_alone():
+    _, ledger = apply_erasure(IDENTITIES, EMAILS, requests("janedoe@gmail.com"), [])
+    # next run: no new request, the data comes back and identity assigns a new person id
+    redelivered = addresses([("p-new", "janedoe@gmail.com"), ("joe", "joe@example.com")])
+    erased, ledger_after = apply_erasure(identity_map([]), redelivered, None, ledger)
+    assert erased == ["p-new"]
+    assert ledger_after.equals(ledger)
+
+
+def test_an_address_known_only_from_a_webinar_registration_resolves_to_its_person():
+    only_webinar = addresses([("joe", "joe@example.com")])
+    erased, _ = apply_erasure(IDENTITIES, only_webinar, requests("JANE.WORK@acme.com "), [])
+    assert erased == ["jane"]
+
+
+def test_requests_for_unknown_addresses_erase_nobody_but_are_remembered():
+    erased, ledger = apply_erasure(IDENTITIES, EMAILS, requests("stranger@example.com"), ["ab"])
+    assert erased == []
+    assert "ab" in set(ledger["email_hash"]) and len(ledger) > 1
+
+
+def test_drop_persons_and_drop_erased_addresses_remove_every_row_of_the_erased():
+    frame = pd.DataFrame({"person_id": ["jane", "joe", "jane", None], "x": [1, 2, 3, 4]})
+    assert drop_persons(frame, ["jane"])["x"].tolist() == [2, 4]
+    _, ledger = apply_erasure(IDENTITIES, EMAILS, requests("janedoe@gmail.com"), [])
+    raw = pd.DataFrame({"email": ["Jane.Doe@gmail.com", "joe@example.com", None]})
+    assert drop_erased_addresses(raw, "email", ledger)["email"].tolist()[:1] == ["joe@example.com"]
+    assert len(drop_erased_addresses(raw, "email", ledger)) == 2
+
+
+def test_an_erased_person_is_in_no_segment_table():
+    people = ["jane", "joe"]
+    erased, _ = apply_erasure(IDENTITIES, profile_emails(people), requests("jane@example.com"), [])
+    kept = drop_persons(profiles(people), erased)
+    _, tables = run(["joe"], profile_frame=kept,
+                    emails=drop_persons(profile_emails(people), erased),
+                    tiers={"jane": "low", "joe": "low"})
+    everyone = set().union(*(set(t["person_id"]) for t in tables.values()))
+    assert erased == ["jane"] and everyone == {"joe"}
