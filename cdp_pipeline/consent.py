@@ -48,6 +48,23 @@ def normalise_address(emails: pd.Series) -> pd.Series:
     return normalize_emails(emails)["email_norm"].astype("string")
 
 
+def with_person_ids(
+    frame: pd.DataFrame, identity_map: pd.DataFrame, source: str, record_id_column: str
+) -> pd.DataFrame:
+    """``frame`` plus ``person_id`` looked up in ``identity_map`` by its record id, for the
+    record-level frames (CRM contacts: ``crm``/``record_id``; store accounts:
+    ``store``/``customer_id``) whose consent answers belong to a person."""
+    records = identity_map[identity_map["source"] == source]
+    person = pd.Series(
+        records["person_id"].astype("string").to_numpy(),
+        index=records["source_record_id"].astype("string").to_numpy(),
+    )
+    person = person[~person.index.duplicated()]
+    keys = frame[record_id_column].astype("string")
+    found = person.reindex(keys.to_numpy()).array
+    return frame.assign(person_id=pd.Series(found, index=frame.index))
+
+
 def consent_signals(
     crm_contacts: pd.DataFrame | None,
     store_customers: pd.DataFrame | None,

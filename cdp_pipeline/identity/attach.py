@@ -1,7 +1,7 @@
 """Giving events a ``person_id``: every behaviour counts for the person, whichever record it came by.
 
-* email events: by the normalised recipient when exactly one person holds that address, else by
-  the CRM Record ID the event carries (a shared inbox cannot tell whose open it was);
+* email events: by the recipient when exactly one person holds that address, else by the CRM
+  Record ID the event carries (a shared inbox cannot tell whose open it was);
 * orders: by their order record (which already joined the account or the checkout email);
 * web events: by the cookie's record, so what a cookie did before it identified counts for the
   person it later turned out to be; events with only a ``userId`` go by the store account;
@@ -25,21 +25,22 @@ def _lookup(person_by_key: pd.Series, keys: pd.Series) -> pd.Series:
     return found.astype("string")
 
 
-def email_person_lookup(resolution) -> pd.Series:
-    """Normalised email -> person, for addresses held by exactly one person."""
+def email_person_lookup(resolution, column: str = "email_norm") -> pd.Series:
+    """Email (``email_norm`` or ``email_typed``) -> person, for addresses exactly one person holds."""
     emails = resolution.record_emails
     persons = resolution.records["person_id"].to_numpy()[emails["rec"].to_numpy()]
-    owners = pd.DataFrame({"email": emails["email_norm"].to_numpy(), "person_id": persons}).drop_duplicates()
+    owners = pd.DataFrame({"email": emails[column].to_numpy(), "person_id": persons}).drop_duplicates()
     unique = owners.drop_duplicates("email", keep=False)
     return pd.Series(unique["person_id"].to_numpy(), index=unique["email"].to_numpy())
 
 
 def attribute_email_events(resolution, events: pd.DataFrame) -> pd.Series:
-    by_email = email_person_lookup(resolution)
-    recipient = normalize_emails(events["recipient"])["email_norm"]
-    person = recipient.map(by_email).astype("string")
+    """Recipient as typed, else the event's Record ID, else the recipient's mailbox (dots aside)."""
+    recipient = normalize_emails(events["recipient"])
+    by_typed = recipient["email_typed"].map(email_person_lookup(resolution, "email_typed")).astype("string")
     by_record = _lookup(_person_by_key(resolution), "crm:" + events["record_id"].astype("string"))
-    return person.fillna(by_record)
+    by_mailbox = recipient["email_norm"].map(email_person_lookup(resolution)).astype("string")
+    return by_typed.fillna(by_record).fillna(by_mailbox)
 
 
 def attribute_events(resolution, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -22,6 +22,7 @@ NULL = -1
 NAME_SIMILAR = 0.9  # Jaro-Winkler above this is a typo, not another name (jon/john 0.93, ana/eva 0.78)
 STREET_SIMILAR = 0.88
 EMPLOYER_SIMILAR = 0.9
+DOMAIN_TYPO_SIMILAR = 0.92  # quantumcloud.de / qunatumcloud.de; unrelated domains score far lower
 
 COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "email", "country")
 MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 2,
@@ -68,10 +69,28 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "employer": Coded.of(records["employer"]),
         "email_local": Coded.of(records["email_local"]),
         "email_domain": Coded.of(records["email_domain"]),
-        "local_long": (letters.str.len() >= 4).fillna(False).to_numpy(bool),
+        "local_distinctive": (letters.str.len() >= 4).fillna(False).to_numpy(bool)
+        & ~name_built_local(records["email_local"], first, records["last_fold"]),
         "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
         "surname_key": Coded.of(records["last_fold"].str.replace(" ", "", regex=False)),
     }
+
+
+def name_built_local(local: pd.Series, first: pd.Series, last: pd.Series) -> np.ndarray:
+    """True when an email local part is only the person's name (john.smith, jsmith, smithj).
+
+    Such a local part repeats the name, so two namesakes share it at different providers; only
+    a local part with something of its own (digits, a nickname, a word) is extra evidence.
+    """
+    text = local.fillna("").astype(str).to_numpy().astype(str)
+    letters = np.strings.replace(np.strings.replace(np.strings.replace(text, ".", ""), "_", ""), "-", "")
+    f = first.fillna("").astype(str).to_numpy().astype(str)
+    s = np.strings.replace(last.fillna("").astype(str).to_numpy().astype(str), " ", "")
+    i = np.strings.slice(f, 0, 1)
+    forms = [np.strings.add(f, s), np.strings.add(s, f), np.strings.add(i, s), np.strings.add(s, i),
+             np.strings.add(f, np.strings.slice(s, 0, 1)), f, s]
+    named = (np.strings.str_len(f) > 0) & (np.strings.str_len(s) > 0)
+    return named & np.logical_or.reduce([letters == form for form in forms])
 
 
 def _eq(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -172,12 +191,18 @@ def employer_levels(f, a, b) -> np.ndarray:
 def email_levels(f, a, b) -> np.ndarray:
     """Email local-part patterns.
 
-    4 same address; 3 same local part at another domain (john.smith@acme vs john.smith@gmail;
-    digits count, john.smith79 is not john.smith80); 2 both local parts built from the same
+    4 same mailbox (only the dots a provider ignores, or a typo in the domain, differ:
+    jurgen.kuhn@qunatumcloud); 3 same distinctive local part at another domain (jsmith79@acme vs
+    jsmith79@gmail; a local part that is just the name is no evidence beyond the name, see
+    ``name_built_local``); 2 both local parts built from the same
     name at the same company domain
     (jsmith@acme vs john.smith@acme after a format change); 1 same company domain only; 0 different.
     """
     local, domain, company = f["email_local"], f["email_domain"], f["email_company"]
+    same_local = _eq(local, a, b)
+    domain_typo = np.zeros(len(a), dtype=bool)
+    if same_local.any():
+        domain_typo[same_local] = similarity(domain, a[same_local], b[same_local]) >= DOMAIN_TYPO_SIMILAR
     same_company = _eq(company, a, b)
     pattern = np.zeros(len(a), dtype=bool)
     check = same_company & ~_eq(local, a, b)
@@ -196,7 +221,7 @@ def email_levels(f, a, b) -> np.ndarray:
         starts = (np.char.find(la, fi.astype(str)) == 0) | (np.char.find(lb, fi.astype(str)) == 0)
         pattern[check] = has_surname & starts
     return np.select(
-        [_null(local, a, b), _eq(local, a, b) & _eq(domain, a, b), _eq(local, a, b) & f["local_long"][a],
+        [_null(local, a, b), same_local & domain_typo, same_local & f["local_distinctive"][a],
          pattern, same_company],
         [NULL, 4, 3, 2, 1], 0,
     ).astype(np.int8)

@@ -110,6 +110,7 @@ def _normalise_unique_emails(raw: pd.Series) -> pd.DataFrame:
     domain, corrected = _correct_domains(domain)
     plus = domain.isin(PLUS_TAG_DOMAINS).fillna(False)
     local = local.where(~plus, local.str.replace(r"\+.*$", "", regex=True))
+    as_typed = (local + "@" + domain).fillna(text)
     dots = domain.isin(DOT_BLIND_DOMAINS).fillna(False)
     local = local.where(~dots, local.str.replace(".", "", regex=False))
     normalised = (local + "@" + domain).fillna(text)
@@ -122,6 +123,7 @@ def _normalise_unique_emails(raw: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "email_norm": normalised.astype("string"),
+            "email_typed": as_typed.astype("string"),
             "email_valid": valid.to_numpy(),
             "email_corrected": (corrected & valid).to_numpy(),
             "email_role": role.to_numpy(),
@@ -130,26 +132,22 @@ def _normalise_unique_emails(raw: pd.Series) -> pd.DataFrame:
 
 
 def normalize_emails(emails: pd.Series) -> pd.DataFrame:
-    """Email -> ``email_norm``, ``email_valid``, ``email_corrected``, ``email_role``.
+    """Email -> ``email_norm``, ``email_valid``, ``email_corrected``, ``email_role``, ``email_typed``.
 
     Case, spaces and Unicode compatibility forms never distinguish mailboxes; dots and +tags do,
     except at providers that ignore them. Invalid addresses keep their cleaned text and are
     marked, not guessed. Role addresses (info@, sales@) are flagged: they name a desk, not a person.
+    ``email_typed`` is the same address with the dots the person typed kept (case, typos and
+    +tags still normalised): ``jose.ramirez@gmail`` and ``joseramirez@gmail`` reach one mailbox,
+    but two namesakes may well have typed them, so linking treats that as evidence, not identity.
     """
     out = on_unique(emails, _normalise_unique_emails)
     blank = out["email_norm"].isna() | (out["email_norm"] == "")
     out["email_norm"] = out["email_norm"].mask(blank)
+    out["email_typed"] = out["email_typed"].mask(blank)
     for column in ("email_valid", "email_corrected", "email_role"):
         out[column] = out[column].fillna(False).astype(bool)
     return out
-
-
-def email_domain(email_norm: pd.Series) -> pd.Series:
-    return email_norm.astype("string").str.rsplit("@", n=1).str[-1].where(email_norm.notna())
-
-
-def email_local(email_norm: pd.Series) -> pd.Series:
-    return email_norm.astype("string").str.rsplit("@", n=1).str[0].where(email_norm.notna())
 
 
 def is_free_provider(domain: pd.Series) -> pd.Series:

@@ -28,8 +28,9 @@ TF_COMPARISONS = {"first": ("first_canon", 4), "last": ("last_fold", 3), "dob": 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """Adds the derived columns the comparisons read (email local part, domain, free provider)."""
     out = records.copy()
-    out["email_local"] = nz.email_local(out["email_norm"])
-    out["email_domain"] = nz.email_domain(out["email_norm"])
+    parts = out["email_norm"].str.extract(r"^(?P<local>.*)@(?P<domain>[^@]*)$")
+    out["email_local"] = parts["local"].astype("string")
+    out["email_domain"] = parts["domain"].astype("string")
     out["email_free"] = nz.is_free_provider(out["email_domain"])
     out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
@@ -55,14 +56,14 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
 def candidate_pairs(records: pd.DataFrame, window: int) -> pd.DataFrame:
     """Distinct record pairs (a < b) sharing a blocking key within ``window`` sorted neighbours."""
     found = []
-    tiebreak = records["email_norm"].fillna("").to_numpy().astype(str)
-    for rule, key in blocking_keys(records).items():
-        present = np.flatnonzero(key.notna().to_numpy())
+    tiebreak, _ = pd.factorize(records["email_norm"], sort=True, use_na_sentinel=True)
+    for key in blocking_keys(records).values():
+        codes, _ = pd.factorize(key, use_na_sentinel=True)
+        present = np.flatnonzero(codes >= 0)
         if len(present) < 2:
             continue
-        k = key.to_numpy()[present].astype(str)
-        order = np.lexsort((tiebreak[present], k))
-        idx, k = present[order], k[order]
+        order = np.lexsort((tiebreak[present], codes[present]))
+        idx, k = present[order], codes[present][order]
         for step in range(1, window + 1):
             same = k[:-step] == k[step:]
             if not same.any():
@@ -118,11 +119,19 @@ def _tf_u(records: pd.DataFrame, pairs: pd.DataFrame, levels: pd.DataFrame) -> d
 MIN_LEVEL_OBSERVATIONS = 5  # a level seen fewer times among matches and random pairs carries no weight
 
 
+# Agreement here follows from agreement elsewhere (a Spanish name, a Spanish phone: Spain), so
+# Fellegi–Sunter's independence assumption would count it twice; only disagreement is evidence.
+DISAGREEMENT_ONLY = ("country",)
+
+
 def level_weights(m_counts: dict[str, np.ndarray], u_counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """log2(m/u) per level; levels too rare to measure on either side weigh nothing."""
     m, u = _probabilities(m_counts), _probabilities(u_counts)
-    return {k: np.where(m_counts[k] + u_counts[k] >= MIN_LEVEL_OBSERVATIONS, np.log2(m[k] / u[k]), 0.0)
-            for k in m}
+    weights = {k: np.where(m_counts[k] + u_counts[k] >= MIN_LEVEL_OBSERVATIONS, np.log2(m[k] / u[k]), 0.0)
+               for k in m}
+    for k in DISAGREEMENT_ONLY:
+        weights[k] = np.minimum(weights[k], 0.0)
+    return weights
 
 
 def _bayes_factor(weights, m_probs, levels: pd.DataFrame, tf_u: dict[str, np.ndarray]) -> np.ndarray:
@@ -187,18 +196,17 @@ def fit(levels: pd.DataFrame, u_counts: dict[str, np.ndarray], tf_u: dict[str, n
                    blocked_prior=prior, iterations=iteration)
 
 
-def match_probability(model: FSModel, levels: pd.DataFrame, tf_u: dict[str, np.ndarray],
-                      prior: float) -> np.ndarray:
+def match_probability(log2_bayes_factor: np.ndarray, prior: float) -> np.ndarray:
     """Posterior that a pair is one person, from its Bayes factor and the prior of a random pair.
 
     The prior is that of two *random* records, not of blocked pairs: blocking chose the pairs
     because they look alike, and that evidence is already in the Bayes factor.
     """
-    return _sigmoid2(_bayes_factor(model.weights, model.m, levels, tf_u) + np.log2(prior / (1 - prior)))
+    return _sigmoid2(log2_bayes_factor + np.log2(prior / (1 - prior)))
 
 
 def random_pair_prior(group: np.ndarray) -> float:
-    """Chance two random records are one person, from the groups shared identifiers made."""
+    """Chance two random records are one person, from a clustering of the records."""
     n = len(group)
     sizes = np.bincount(group).astype(np.float64)
     same = (sizes * (sizes - 1) / 2).sum()
@@ -207,6 +215,7 @@ def random_pair_prior(group: np.ndarray) -> float:
 
 IDENTIFIER_COMPARISONS = ("email", "phone")
 MIN_LABELLED_PAIRS = 50
+EM_SAMPLE_PAIRS = 400_000
 
 
 def labelled_pairs(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +226,7 @@ def labelled_pairs(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def score_candidates(records: pd.DataFrame, group: np.ndarray, window: int, u_sample_pairs: int, seed: int):
-    """Blocked pairs across deterministic groups, with comparison levels, probability and model.
+    """Blocked pairs across deterministic groups, with comparison levels, Bayes factor and model.
 
     ``group`` is each record's deterministic group. Records a shared identifier joined are
     training labels: their attribute agreement gives m for every comparison except the
@@ -228,7 +237,7 @@ def score_candidates(records: pd.DataFrame, group: np.ndarray, window: int, u_sa
     pairs = candidate_pairs(records, window)
     pairs = pairs[group[pairs["a"].to_numpy()] != group[pairs["b"].to_numpy()]].reset_index(drop=True)
     if len(pairs) == 0:
-        return pairs.assign(probability=np.zeros(0)), compare_pairs(features, pairs["a"], pairs["b"]), None
+        return pairs.assign(log2_bayes_factor=np.zeros(0)), compare_pairs(features, pairs["a"], pairs["b"]), None
     levels = compare_pairs(features, pairs["a"].to_numpy(), pairs["b"].to_numpy())
     u = estimate_u(features, len(records), u_sample_pairs, seed)
     tf_u = _tf_u(records, pairs, levels)
@@ -239,6 +248,8 @@ def score_candidates(records: pd.DataFrame, group: np.ndarray, window: int, u_sa
         learn = IDENTIFIER_COMPARISONS
     for name in learn:  # start: closer agreement more likely among matches; EM moves it
         m_counts[name] = 100 * np.linspace(0.05, 1.0, MAX_LEVEL[name] + 1) ** 2
-    model = fit(levels, u, tf_u, m_counts, learn=learn)
-    probability = match_probability(model, levels, tf_u, random_pair_prior(group))
-    return pairs.assign(probability=probability), levels, model
+    # EM needs a representative sample of the blocked pairs, not all of them.
+    sample = np.sort(np.random.default_rng(seed).permutation(len(levels))[:EM_SAMPLE_PAIRS])
+    model = fit(levels.iloc[sample].reset_index(drop=True), u, {k: v[sample] for k, v in tf_u.items()},
+                m_counts, learn=learn)
+    return pairs.assign(log2_bayes_factor=_bayes_factor(model.weights, model.m, levels, tf_u)), levels, model

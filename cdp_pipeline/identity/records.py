@@ -179,20 +179,25 @@ def _web(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     long = long.groupby(["anon", "email", "origin"], as_index=False, sort=False)["seen_at"].max()
     emails = pd.DataFrame({"rec": position.loc[long["anon"]].to_numpy(), "email": long["email"],
                            "origin": long["origin"], "seen_at": long["seen_at"]})
-    # Every userId the cookie carried ties it to that store account (kept as extra identifiers).
-    users = pd.DataFrame({"anon": anon, "user_id": _s(f, "user_id")}).dropna().drop_duplicates()
-    extra_ids = pd.DataFrame({"rec": position.loc[users["anon"]].to_numpy(),
-                              "customer_id": users["user_id"].to_numpy()})
-    return records, emails, extra_ids
+    # Every userId the cookie carried ties it to that store account, every completed order's id
+    # to that order: system keys, not typed by anyone.
+    users = pd.DataFrame({"anon": anon, "value": _s(f, "user_id")}).dropna().assign(kind="customer_id")
+    orders = pd.DataFrame({"anon": anon, "value": _s(f, "order_id")}).dropna().assign(kind="order_id")
+    keys = pd.concat([users, orders], ignore_index=True).drop_duplicates()
+    keys = pd.DataFrame({"rec": position.loc[keys["anon"]].to_numpy(), "kind": keys["kind"].to_numpy(),
+                         "value": keys["value"].to_numpy()})
+    return records, emails, keys
 
 
 def build_records(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Canonical frames -> (records, record_emails, record_customer_ids).
+    """Canonical frames -> (records, record_emails, system_keys).
 
     ``records``: one row per identity record with normalised attributes (``RECORD_COLUMNS``);
     ``record_emails``: ``rec`` (row position in records), ``email_norm``, ``email_valid``,
     ``email_role``, ``email_corrected``, ``origin``, ``seen_at``;
-    ``record_customer_ids``: ``rec``, ``customer_id`` (store account ids a record points to).
+    ``system_keys``: ``rec``, ``kind`` (``customer_id`` or ``order_id``), ``value``: the store
+    account and order ids a record carries (an account, its orders, the cookies that logged in
+    or completed an order).
     """
     parts, email_parts, id_parts = [], [], []
     offset = 0
@@ -205,8 +210,10 @@ def build_records(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Dat
         recs, emails = builder(frame)
         parts.append(recs)
         email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
-        ids = recs[["customer_id"]].assign(rec=np.arange(len(recs)) + offset).dropna()
-        id_parts.append(ids)
+        rec = np.arange(len(recs)) + offset
+        id_parts.append(pd.DataFrame({"rec": rec, "kind": "customer_id", "value": recs["customer_id"].to_numpy()}))
+        if name == "store_orders":
+            id_parts.append(pd.DataFrame({"rec": rec, "kind": "order_id", "value": recs["source_record_id"].to_numpy()}))
         offset += len(recs)
     web = frames.get("store_web_events")
     if web is not None and not web.empty:
@@ -228,10 +235,10 @@ def build_records(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Dat
                         norm.reset_index(drop=True)], axis=1).dropna(subset=["email_norm"])
     emails = emails.astype({"rec": "int64"}).reset_index(drop=True)
     records["email_norm"] = _primary_email(emails, len(records))
-    customer_ids = pd.concat(id_parts, ignore_index=True)
-    customer_ids = customer_ids.astype({"rec": "int64", "customer_id": "string"})
-    customer_ids = customer_ids[customer_ids["customer_id"].str.strip() != ""].drop_duplicates()
-    return records, emails, customer_ids.reset_index(drop=True)
+    keys = pd.concat(id_parts, ignore_index=True).astype({"rec": "int64", "kind": "string", "value": "string"})
+    keys["value"] = keys["value"].str.strip()
+    keys = keys[keys["value"].notna() & (keys["value"] != "")].drop_duplicates()
+    return records, emails, keys.reset_index(drop=True)
 
 
 def _normalise_records(raw: pd.DataFrame) -> pd.DataFrame:

@@ -2,9 +2,10 @@
 
 Order of work, and why:
 
-1. Deterministic links join records sharing a normalised email, a phone, a store Customer ID
-   (store account, its orders, the cookies whose ``userId`` it is) or a CRM Record ID (the
-   addresses its email events went to). Guards first: role addresses (info@, sales@) never link,
+1. Deterministic links join records sharing a normalised email (dots as typed, see
+   ``normalize_emails``), a phone, a store Customer ID
+   (store account, its orders, the cookies whose ``userId`` it is) or an Order ID (the order
+   and the cookie that completed it). Guards first: role addresses (info@, sales@) never link,
    and an identifier held by more than ``max_persons_per_identifier`` distinct names is shared
    (a family or office inbox) and links nobody. Inside one identifier, records only join when
    their first names are compatible (same, nickname, typo, initial or unknown), so two spouses
@@ -32,10 +33,12 @@ from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
 from cdp_pipeline.identity.compare import first_names_compatible
 from cdp_pipeline.identity.records import build_records
+from cdp_pipeline.privacy import hash_email
 
 # Rule priority when a record joined its person in several ways: the strongest is reported.
-RULE_CONFIDENCE = {"customer_id": 1.0, "email": 0.99, "phone": 0.97}
-RULE_ORDER = ("customer_id", "email", "phone", "probabilistic", "singleton")
+RULE_CONFIDENCE = {"customer_id": 1.0, "order_id": 1.0, "email": 0.99, "phone": 0.97}
+RULE_ORDER = ("customer_id", "order_id", "email", "phone", "probabilistic", "singleton")
+SYSTEM_KEYS = ("customer_id", "order_id")  # issued by the store, never shared nor mistyped
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class ResolutionSettings:
     match_threshold: float = 0.99
     strict_threshold: float = 0.9999  # links kept in a cluster with conflicting facts
     max_first_names: int = 3
-    blocking_window: int = 12
+    blocking_window: int = 8
     u_sample_pairs: int = 200_000
     seed: int = 20261124
     probabilistic: bool = True
@@ -55,19 +58,18 @@ class IdentityResolution:
     identity_map: pd.DataFrame
     records: pd.DataFrame
     record_emails: pd.DataFrame
-    record_customer_ids: pd.DataFrame
+    system_keys: pd.DataFrame
     links: pd.DataFrame
     diagnostics: dict = field(default_factory=dict)
 
 
-def _identifier_table(records: pd.DataFrame, emails: pd.DataFrame, customer_ids: pd.DataFrame) -> pd.DataFrame:
+def _identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame) -> pd.DataFrame:
     usable = emails[emails["email_valid"] & ~emails["email_role"]]
     parts = [
-        pd.DataFrame({"rec": usable["rec"].to_numpy(), "kind": "email", "value": usable["email_norm"].to_numpy()}),
+        pd.DataFrame({"rec": usable["rec"].to_numpy(), "kind": "email", "value": usable["email_typed"].to_numpy()}),
         pd.DataFrame({"rec": np.flatnonzero(records["phone"].notna().to_numpy()), "kind": "phone",
                       "value": records["phone"].dropna().to_numpy()}),
-        pd.DataFrame({"rec": customer_ids["rec"].to_numpy(), "kind": "customer_id",
-                      "value": customer_ids["customer_id"].to_numpy()}),
+        system_keys[["rec", "kind", "value"]],
     ]
     table = pd.concat(parts, ignore_index=True).drop_duplicates(["rec", "kind", "value"])
     return table.astype({"rec": "int64", "kind": "string", "value": "string"})
@@ -85,7 +87,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     ids["name"] = full_name.to_numpy()[ids["rec"].to_numpy()]
     named = ids[ids["first_canon"].notna()]
     distinct = named.groupby(["kind", "value"])["name"].nunique()
-    guarded = distinct[(distinct > max_persons) & (distinct.index.get_level_values("kind") != "customer_id")]
+    guarded = distinct[(distinct > max_persons) & ~distinct.index.get_level_values("kind").isin(SYSTEM_KEYS)]
     if len(guarded):
         shared = pd.MultiIndex.from_frame(ids[["kind", "value"]]).isin(guarded.index)
         ids = ids[~shared]
@@ -98,7 +100,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
              .drop(columns="n"))
     ids = ids.merge(modal, on=["kind", "value"], how="left")
     compatible = (ids["first_canon"] == ids["modal_canon"]).fillna(True).to_numpy(bool).copy()
-    compatible |= ids["kind"].eq("customer_id").to_numpy(bool)
+    compatible |= ids["kind"].isin(SYSTEM_KEYS).to_numpy(bool)
     check = np.flatnonzero(~compatible)
     compatible[check] = first_names_compatible(ids["first_fold"].iloc[check], ids["modal_fold"].iloc[check],
                                                ids["first_canon"].iloc[check], ids["modal_canon"].iloc[check])
@@ -111,12 +113,29 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     return links.reset_index(drop=True), len(guarded)
 
 
-def _probabilistic_links(records, det_labels, settings: ResolutionSettings):
+PRIOR_ROUNDS = 2
+
+
+def _probabilistic_links(records, det, det_labels, settings: ResolutionSettings):
+    """Accepted Fellegi–Sunter links between deterministic groups.
+
+    The prior (chance two random records are one person) starts from the deterministic groups,
+    which undercount persons' records; it is re-estimated from the clusters the accepted links
+    make, ``PRIOR_ROUNDS`` times.
+    """
     scored, levels, model = fs.score_candidates(records, det_labels, settings.blocking_window,
                                                 settings.u_sample_pairs, settings.seed)
-    probability = scored["probability"].to_numpy()
+    a, b = scored["a"].to_numpy(), scored["b"].to_numpy()
     # Hard guards: another first name is another person (households); another birth date too (namesakes).
     vetoed = (levels["first"].to_numpy() == 0) | (levels["dob"].to_numpy() == 0)
+    prior = fs.random_pair_prior(det_labels)
+    for _ in range(PRIOR_ROUNDS):
+        probability = fs.match_probability(scored["log2_bayes_factor"].to_numpy(), prior)
+        accepted = ~vetoed & (probability >= settings.match_threshold)
+        labels = cl.connected_components(len(records), np.concatenate([det["a"].to_numpy(), a[accepted]]),
+                                         np.concatenate([det["b"].to_numpy(), b[accepted]]))
+        prior = fs.random_pair_prior(labels)
+    probability = fs.match_probability(scored["log2_bayes_factor"].to_numpy(), prior)
     accepted = ~vetoed & (probability >= settings.match_threshold)
     links = pd.DataFrame({"a": scored["a"].to_numpy()[accepted], "b": scored["b"].to_numpy()[accepted],
                           "rule": "probabilistic", "weight": probability[accepted]})
@@ -124,6 +143,7 @@ def _probabilistic_links(records, det_labels, settings: ResolutionSettings):
         "candidate_pairs_across_groups": int(len(scored)),
         "guard_vetoed_pairs": int((vetoed & (probability >= settings.match_threshold)).sum()),
         "em_iterations": model.iterations if model else 0,
+        "random_pair_prior": prior,
         "em_blocked_match_share": model.blocked_prior if model else None,
         "match_weights_log2": model.weight_table() if model else {},
     }
@@ -174,12 +194,48 @@ def _record_rules(n: int, links: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return rule, confidence
 
 
+def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashes) -> np.ndarray:
+    """Cluster labels holding an address whose one-way hash is on the erasure list."""
+    hashes = set(erased_email_hashes)
+    if not hashes or emails.empty:
+        return np.zeros(0, dtype=labels.dtype)
+    hit = np.zeros(len(emails), dtype=bool)
+    for column in ("email_norm", "email_typed"):
+        unique = pd.Series(emails[column].dropna().unique())
+        erased = set(unique[hash_email(unique).isin(hashes).to_numpy()])
+        hit |= emails[column].isin(erased).fillna(False).to_numpy(bool)
+    return np.unique(labels[emails["rec"].to_numpy()[hit]])
+
+
+def _drop_records(resolution: IdentityResolution, keep: np.ndarray) -> IdentityResolution:
+    """The resolution without the records where ``keep`` is False (row positions remapped)."""
+    position = np.cumsum(keep) - 1
+    kept_keys = set(resolution.records.loc[keep, "record_key"])
+    emails = resolution.record_emails[keep[resolution.record_emails["rec"].to_numpy()]]
+    keys = resolution.system_keys[keep[resolution.system_keys["rec"].to_numpy()]]
+    links = resolution.links
+    return IdentityResolution(
+        identity_map=resolution.identity_map[keep].reset_index(drop=True),
+        records=resolution.records[keep].reset_index(drop=True),
+        record_emails=emails.assign(rec=position[emails["rec"].to_numpy()]).reset_index(drop=True),
+        system_keys=keys.assign(rec=position[keys["rec"].to_numpy()]).reset_index(drop=True),
+        links=links[links["record_key_a"].isin(kept_keys)].reset_index(drop=True),
+        diagnostics=resolution.diagnostics,
+    )
+
+
 def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: pd.DataFrame | None = None,
-                       settings: ResolutionSettings = ResolutionSettings()) -> IdentityResolution:
-    """Canonical frames -> identity map, records, links and diagnostics (see module docstring)."""
-    records, emails, customer_ids = build_records(frames)
+                       settings: ResolutionSettings = ResolutionSettings(),
+                       erased_email_hashes=()) -> IdentityResolution:
+    """Canonical frames -> identity map, records, links and diagnostics (see module docstring).
+
+    ``erased_email_hashes``: SHA-256 hashes (``privacy.hash_email``) of normalised addresses
+    whose owners asked to be erased: every record of the persons holding one is left out of
+    the result, so nothing downstream can see them, however often the data comes back.
+    """
+    records, emails, system_keys = build_records(frames)
     n = len(records)
-    identifiers = _identifier_table(records, emails, customer_ids)
+    identifiers = _identifier_table(records, emails, system_keys)
     det, shared = deterministic_links(records, identifiers, settings.max_persons_per_identifier)
     det = det.assign(weight=det["rule"].map(RULE_CONFIDENCE).astype(float))
     diagnostics: dict = {"records": n, "shared_identifiers_rejected": int(shared),
@@ -187,7 +243,7 @@ def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: p
     links = det
     if settings.probabilistic and n > 1:
         det_labels = cl.connected_components(n, det["a"].to_numpy(), det["b"].to_numpy())
-        prob, prob_diag = _probabilistic_links(records, det_labels, settings)
+        prob, prob_diag = _probabilistic_links(records, det, det_labels, settings)
         diagnostics.update(prob_diag)
         links = pd.concat([det, prob], ignore_index=True)
     labels, links, conflict_diag, conflicts = _cluster(records, links, settings)
@@ -219,5 +275,10 @@ def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: p
         "record_key_b": records["record_key"].to_numpy()[links["b"].to_numpy()],
         "rule": links["rule"].to_numpy(), "weight": links["weight"].to_numpy(),
     })
-    return IdentityResolution(identity_map=identity_map, records=records, record_emails=emails,
-                              record_customer_ids=customer_ids, links=links_out, diagnostics=diagnostics)
+    resolution = IdentityResolution(identity_map=identity_map, records=records, record_emails=emails,
+                                    system_keys=system_keys, links=links_out, diagnostics=diagnostics)
+    erased = erased_clusters(emails, labels, erased_email_hashes)
+    diagnostics["erased_persons"] = int(len(erased))
+    if len(erased):
+        resolution = _drop_records(resolution, ~np.isin(labels, erased))
+    return resolution

@@ -13,6 +13,7 @@ it starts on, even when quoted fields hold newlines; pandas' C parser then split
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
 import re
@@ -157,14 +158,13 @@ def _join_names(masks: dict[str, pd.Series], index: pd.Index) -> pd.Series:
 
 @dataclass
 class _Records:
-    """Where the CSV records are: start offsets, physical start lines, field counts."""
+    """Where the CSV records are: physical start lines, field counts, blank and cut-off records."""
 
-    starts: np.ndarray
     lines: np.ndarray
     fields: np.ndarray
     blank: np.ndarray
     terminated: np.ndarray  # False for a last record without a final newline
-    open_quote_at_end: bool
+    cut_in_quotes: bool = False  # the last record ends inside an open quote: truncated
 
 
 def _outside_quotes(positions: np.ndarray, quotes: np.ndarray) -> np.ndarray:
@@ -172,14 +172,17 @@ def _outside_quotes(positions: np.ndarray, quotes: np.ndarray) -> np.ndarray:
     return np.searchsorted(quotes, positions, side="left") % 2 == 0
 
 
-def locate_records(body: bytes, delimiter: str) -> _Records:
+def locate_records(body: bytes, delimiter: str) -> _Records | None:
     """Record boundaries with one vectorised pass: newlines outside quotes end records.
 
     A doubled quote inside a quoted field counts twice, so it needs no special case. Only the
-    positions of quotes, newlines and delimiters are kept, never a per-byte state array.
+    positions of quotes, newlines and delimiters are kept, never a per-byte state array. Returns
+    None when the quotes do not pair up (odd count): the caller takes the careful path.
     """
     arr = np.frombuffer(body, dtype=np.uint8)
     quotes = np.flatnonzero(arr == QUOTE)
+    if len(quotes) % 2:
+        return None
     newlines = np.flatnonzero(arr == NEWLINE)
     ends = newlines[_outside_quotes(newlines, quotes)]
     starts = np.concatenate(([0], ends + 1))
@@ -193,8 +196,7 @@ def locate_records(body: bytes, delimiter: str) -> _Records:
     owner = np.searchsorted(stops, delimiters, side="left")
     fields = np.bincount(owner, minlength=len(starts))[: len(starts)] + 1
     lines = np.searchsorted(newlines, starts, side="left") + 1
-    open_quote = len(quotes) % 2 == 1
-    return _Records(starts, lines, fields, content <= 0, terminated, open_quote)
+    return _Records(lines, fields, content <= 0, terminated)
 
 
 def _split_fields(body: bytes, encoding: str, delimiter: str, width: int) -> pd.DataFrame:
@@ -236,111 +238,166 @@ class _Rows:
     decimal_comma: bool = False
 
 
+def _records_with_csv_module(text: str, delimiter: str) -> tuple[pd.DataFrame, _Records]:
+    """Careful path, only for files whose quotes do not pair up: a stray quote inside an
+    unquoted field, or a last line cut inside a quoted field. Python's csv module, row by row."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, lines, next_line = [], [], 1
+    for fields in reader:  # rare files only (see locate_records)
+        rows.append(fields)
+        lines.append(next_line)
+        next_line = reader.line_num + 1
+    counts = np.array([len(r) for r in rows])
+    terminated = np.ones(len(rows), dtype=bool)
+    terminated[-1] = text.endswith(("\n", "\r"))
+    tail = "\n".join(text.split("\n")[lines[-1] - 1 :])
+    try:
+        list(csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True))
+        cut_in_quotes = False
+    except csv.Error:
+        cut_in_quotes = True
+    split = pd.DataFrame(rows, columns=range(max(int(counts.max()), 1)), dtype="string")
+    records = _Records(np.array(lines), np.maximum(counts, 1), counts == 0, terminated, cut_in_quotes)
+    return split, records
+
+
+def _split_records(body: bytes, encoding: str, delimiter: str) -> tuple[pd.DataFrame, _Records]:
+    """Fields of every record (header first) and where each record is, fast path first."""
+    records = locate_records(body, delimiter)
+    if records is not None:
+        try:
+            split = _split_fields(body, encoding, delimiter, int(records.fields.max()))
+            if len(split) == len(records.lines):
+                return split, records
+        except pd.errors.ParserError:
+            pass  # the careful path below reads it
+    return _records_with_csv_module(body.decode(encoding), delimiter)
+
+
 def _parse_csv(body: bytes, encoding: str, rel: str, warnings: list[str], dialect: dict) -> _Rows:
     delimiter = sniff_delimiter(body.split(b"\n", 1)[0].decode(encoding))
     dialect.update(delimiter=delimiter, line_end="CRLF" if b"\r\n" in body else "LF")
-    records = locate_records(body, delimiter)
-    count = len(records.starts) - int(records.open_quote_at_end)  # records pandas will see
-    cut = int(records.starts[count]) if records.open_quote_at_end else len(body)
-    split = _split_fields(body[:cut], encoding, delimiter, int(records.fields[:count].max()))
-    if len(split) != count:
-        raise UnreadableFile(
-            f"rows cannot be located reliably ({len(split)} rows parsed, {count} expected): unbalanced quotes?"
-        )
+    split, records = _split_records(body, encoding, delimiter)
     width = int(records.fields[0])
     headers = _unique_names([str(h).strip() for h in split.iloc[0, :width]])
     extras = [f"_extra_{i}" for i in range(1, split.shape[1] - width + 1)]
-    keep = ~records.blank[1:count]
+    keep = ~records.blank[1:]
     data = split.iloc[1:].set_axis(headers + extras, axis=1).loc[keep]
-    lines = records.lines[1:count][keep]
-    broken = records.fields[1:count][keep] != width
-    raw = _raw_json(data)
-    if broken.any():
-        truncated_last = not records.terminated[1:count][keep][-1] and broken[-1]
-        ragged = lines[:-1][broken[:-1]] if truncated_last else lines[broken]
-        if truncated_last:
-            warnings.append(f"{rel}: line {int(lines[-1])}: truncated last line (too few fields), quarantined")
-        if len(ragged):
-            shown = ", ".join(str(int(n)) for n in ragged[:10])
-            warnings.append(f"{rel}: {len(ragged)} row(s) with a wrong number of fields, quarantined (lines {shown})")
-    if records.open_quote_at_end:
-        line = int(records.lines[count])
-        warnings.append(f"{rel}: line {line}: truncated last line (unterminated quote), quarantined")
-        tail_index = pd.Index([len(split)])
-        data = pd.concat([data, pd.DataFrame(index=tail_index, columns=data.columns)])
-        tail = json.dumps({"_text": body[cut:].decode(encoding)}, ensure_ascii=False)
-        raw = pd.concat([raw, pd.Series([tail], index=tail_index, dtype="string")])
-        lines = np.append(lines, line)
-        broken = np.append(broken, True)
+    lines = records.lines[1:][keep]
+    broken = records.fields[1:][keep] != width
+    truncated = len(broken) > 0 and (
+        records.cut_in_quotes or (bool(broken[-1]) and not records.terminated[1:][keep][-1])
+    )
+    if truncated:
+        broken[-1] = True
+        why = "unterminated quote" if records.cut_in_quotes else "too few fields"
+        warnings.append(f"{rel}: line {int(lines[-1])}: truncated last line ({why}), quarantined")
+    ragged = lines[:-1][broken[:-1]] if truncated else lines[broken]
+    if len(ragged):
+        shown = ", ".join(str(int(n)) for n in ragged[:10])
+        warnings.append(f"{rel}: {len(ragged)} row(s) with a wrong number of fields, quarantined (lines {shown})")
     values: dict[str, pd.Series] = {}
     for name in headers:  # per column
         values.setdefault(_header_key(name), data[name])
-    return _Rows(values, lines, raw, np.asarray(broken, dtype=bool), headers, delimiter == ";")
+    return _Rows(values, lines, _raw_json(data), np.asarray(broken, dtype=bool), headers, delimiter == ";")
 
 
 JSON_ROW = re.compile(r"in row (\d+)")
+JSON_CHUNK_LINES = 1000  # after a first failure, lines are read in chunks this long
 
 
-def _read_json_objects(lines: pd.Series) -> tuple["pa.Table", np.ndarray]:
-    """(table of the well-formed lines, mask of malformed lines) with pyarrow's C++ JSON reader.
+class _JsonLines:
+    """The well-formed-looking lines of a JSONL file as one UTF-8 buffer, read by line ranges.
 
-    pyarrow rejects a whole block on one bad line and names that row, so a bad line is set
-    aside and the read retried: a file with k malformed lines costs k + 1 passes.
+    pyarrow's C++ reader rejects a whole read at the first bad line and names its row. Slices
+    of one buffer are zero-copy, so a bad line costs a re-read of at most one chunk, not of the
+    whole file.
     """
+
+    def __init__(self, lines: pd.Series, time_fields: list[str]):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pa.array(lines.to_numpy(dtype=object), type=pa.large_string())
+        self.lengths = pc.binary_length(encoded).to_numpy()
+        self.starts = np.concatenate(([0], np.cumsum(self.lengths + 1)[:-1]))
+        self.buffer = pa.py_buffer("\n".join(lines.tolist()).encode("utf-8"))
+        self.schema = pa.schema([(name, pa.string()) for name in time_fields])  # no timestamp guessing
+
+    def read(self, first: int, stop: int) -> "pa.Table":
+        import pyarrow as pa
+        import pyarrow.json as pj
+
+        begin = int(self.starts[first])
+        size = int(self.starts[stop - 1] + self.lengths[stop - 1]) - begin
+        return pj.read_json(
+            pa.BufferReader(self.buffer.slice(begin, size)),
+            read_options=pj.ReadOptions(block_size=size + 1, use_threads=False),
+            parse_options=pj.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="infer"),
+        )
+
+
+def _text_leaves(table: "pa.Table") -> "pa.Table":
+    """Nested objects flattened to dotted paths, every scalar leaf cast to text, arrays dropped."""
     import pyarrow as pa
-    import pyarrow.json as pj
-
-    stripped = lines.str.strip()
-    bad = ~(stripped.str.startswith("{") & stripped.str.endswith("}")).fillna(False).to_numpy(dtype=bool)
-    while True:
-        good = np.flatnonzero(~bad)
-        payload = "\n".join(stripped.iloc[good].tolist()).encode("utf-8")
-        if not payload:
-            return pa.table({}), bad
-        try:
-            table = pj.read_json(
-                io.BytesIO(payload),
-                read_options=pj.ReadOptions(block_size=len(payload) + 1, use_threads=False),
-            )
-            return table, bad
-        except pa.ArrowInvalid as exc:
-            found = JSON_ROW.search(str(exc))
-            if not found:
-                raise UnreadableFile(f"JSON could not be read: {exc}") from exc
-            bad[good[int(found.group(1))]] = True
-
-
-def _flatten_to_text(table: "pa.Table") -> dict[str, pd.Series]:
-    """Nested objects flattened to dotted paths, every scalar leaf cast to text in Arrow."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
-    values = {}
-    for name, column in zip(table.column_names, table.columns):
-        if pa.types.is_nested(column.type):
-            continue  # arrays are not part of the contract: kept in _raw only
-        text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-        values[name] = text.to_pandas(types_mapper=lambda _: pd.StringDtype())
-    return values
+    keep = [f.name for f in table.schema if not pa.types.is_nested(f.type)]  # arrays stay in _raw
+    table = table.select(keep)
+    return table.cast(pa.schema([(name, pa.string()) for name in keep]))
 
 
-def _parse_jsonl(text: str, rel: str, warnings: list[str]) -> _Rows:
+def _read_json_objects(lines: pd.Series, time_fields: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """(text columns of the well-formed lines, indexed by line position; mask of malformed lines)."""
+    import pyarrow as pa
+
+    stripped = lines.str.strip()
+    bad = ~(stripped.str.startswith("{") & stripped.str.endswith("}")).fillna(False).to_numpy(dtype=bool)
+    candidates = np.flatnonzero(~bad)
+    if not len(candidates):
+        return pd.DataFrame(index=lines.index), bad
+    source = _JsonLines(stripped.iloc[candidates], time_fields)
+    tables: list[pa.Table] = []
+
+    def read_span(first: int, stop: int) -> None:
+        while first < stop:
+            try:
+                table = source.read(first, stop)
+            except pa.ArrowInvalid as exc:
+                found = JSON_ROW.search(str(exc))
+                if not found:
+                    raise UnreadableFile(f"JSON could not be read: {exc}") from exc
+                row = first + int(found.group(1))
+                bad[candidates[row]] = True
+                read_span(first, row)  # the lines before the bad one are fine
+                first = row + 1
+                continue
+            positions = pa.array(candidates[first:stop], type=pa.int64())
+            tables.append(_text_leaves(table).append_column("__position", positions))
+            return
+
+    try:
+        tables.append(_text_leaves(source.read(0, len(candidates))).append_column("__position", pa.array(candidates)))
+    except pa.ArrowInvalid:
+        for first in range(0, len(candidates), JSON_CHUNK_LINES):  # per chunk, not per row
+            read_span(first, min(first + JSON_CHUNK_LINES, len(candidates)))
+    combined = pa.concat_tables(tables, promote_options="default").to_pandas(
+        types_mapper=lambda t: pd.StringDtype() if pa.types.is_string(t) else None
+    )
+    return combined.set_index("__position").reindex(lines.index), bad
+
+
+def _parse_jsonl(text: str, rel: str, warnings: list[str], time_fields: list[str]) -> _Rows:
     lines = pd.Series(text.split("\n"), dtype="string").str.removesuffix("\r")
     numbers = np.arange(1, len(lines) + 1)
     present = (lines.str.strip() != "").to_numpy(dtype=bool)
     lines, numbers = lines[present].reset_index(drop=True), numbers[present]
-    table, bad = _read_json_objects(lines)
+    columns, bad = _read_json_objects(lines, time_fields)
     if bad.any():
         shown = ", ".join(str(int(n)) for n in numbers[bad][:10])
         warnings.append(f"{rel}: {int(bad.sum())} malformed JSON line(s), quarantined (lines {shown})")
-    good = np.flatnonzero(~bad)
-    values = {}
-    for path, column in _flatten_to_text(table).items():
-        full = pd.Series(pd.NA, index=lines.index, dtype="string")
-        full.iloc[good] = column.to_numpy()
-        values[path] = full
+    values = {path: columns[path].astype("string") for path in columns.columns}
     return _Rows(values, numbers, lines, bad, list(values))
 
 
@@ -350,8 +407,7 @@ def _typed_frame(extract: Extract, rows: _Rows, rel: str, drop_date: date) -> pd
     frame = {}
     failures = {RAW_COLUMN: pd.Series(rows.broken, index=index)}
     for column in extract.columns:
-        key = _header_key(column.header) if extract.fmt == "csv" else column.header
-        raw = rows.values.get(key)
+        raw = rows.values.get(_column_key(extract, column.header))
         raw = pd.Series(pd.NA, index=index, dtype="string") if raw is None else raw.set_axis(index)
         typed, unparseable = parse_column(raw, column.type, rows.decimal_comma)
         frame[column.name] = typed
@@ -366,19 +422,25 @@ def _typed_frame(extract: Extract, rows: _Rows, rel: str, drop_date: date) -> pd
     return pd.DataFrame(frame, index=index)
 
 
+def _column_key(extract: Extract, header: str) -> str:
+    """CSV headers match case-insensitively and trimmed; JSON paths match exactly."""
+    return _header_key(header) if extract.fmt == "csv" else header
+
+
 def _check_columns(extract: Extract, rows: _Rows, rel: str, warnings: list[str]) -> None:
     """Rejects a file missing a required column; warns about columns the contract does not know."""
-    def key(c):
-        return _header_key(c.header) if extract.fmt == "csv" else c.header
-
-    missing = [c.header for c in extract.columns if c.required and key(c) not in rows.values]
+    missing = [c.header for c in extract.columns if c.required and _column_key(extract, c.header) not in rows.values]
     if missing:
-        names = ", ".join(f"'{h}'" for h in missing)
-        raise UnreadableFile(f"missing required column(s) {names}")
-    known = {key(c) for c in extract.columns}
-    unknown = [h for h in rows.headers if (_header_key(h) if extract.fmt == "csv" else h) not in known]
+        raise UnreadableFile(f"missing required column(s) {', '.join(repr(h) for h in missing)}")
+    known = {_column_key(extract, c.header) for c in extract.columns}
+    unknown = [h for h in rows.headers if _column_key(extract, h) not in known]
     if unknown:
         warnings.append(f"{rel}: unknown column(s) ignored: {', '.join(unknown)}")
+
+
+def _time_fields(extract: Extract) -> list[str]:
+    """Top-level JSON fields holding timestamps or dates: read as text, never type-guessed."""
+    return [c.header for c in extract.columns if c.type in (Type.TIMESTAMP, Type.DATE) and "." not in c.header]
 
 
 def read_extract_file(path: Path, extract: Extract, landing_dir: Path, drop_date: date) -> FileRead:
@@ -394,7 +456,7 @@ def read_extract_file(path: Path, extract: Extract, landing_dir: Path, drop_date
             warnings.append(f"{rel}: empty file, 0 rows")
             return FileRead(empty_frame(extract), 0, None, warnings, dialect)
         if extract.fmt == "jsonl":
-            rows = _parse_jsonl(text, rel, warnings)
+            rows = _parse_jsonl(text, rel, warnings, _time_fields(extract))
         else:
             body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
             rows = _parse_csv(body, "utf-8" if encoding == "utf-8-sig" else encoding, rel, warnings, dialect)

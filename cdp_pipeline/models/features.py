@@ -83,6 +83,8 @@ NAN_WHEN_NEVER = frozenset(
     }
 )
 
+SECOND_LEVEL_SUFFIXES = frozenset({"co", "com", "net", "org", "ac", "gov", "ne", "or", "gob", "edu"})
+
 
 def get_frame(frames: dict[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
     """The frame under its short name or its extract name, or None when absent."""
@@ -107,6 +109,8 @@ def work_domain_flags(emails: pd.Series) -> np.ndarray:
     domain = pd.Series(uniques, dtype="string").str.strip().str.lower().str.rpartition("@")[2]
     labels = domain.str.split(".")
     second = labels.str[-2].where(labels.str.len() >= 2)
+    # yahoo.co.uk, bigpond.com.au: the provider sits before a two-part public suffix.
+    second = second.where(~(second.isin(SECOND_LEVEL_SUFFIXES) & (labels.str.len() >= 3)), labels.str[-3])
     flag = (~second.isin(PERSONAL_DOMAIN_LABELS)).astype(float).where(second.notna() & (second != ""))
     values = flag.to_numpy(dtype=float, na_value=np.nan)
     return np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else np.nan, np.nan)
@@ -403,8 +407,9 @@ def engagement_features(
     columns = {name: values for part in parts for name, values in part.items() if not name.startswith("_")}
     first_ages = [part["_first_age"] for part in parts]
     columns["tenure_days"] = np.fmax.reduce(first_ages) if first_ages else np.full(agg.n, np.nan)
-    # An answer recorded at or after the cut was not known at the cut.
-    columns["consent_state"] = np.where(data.consent_updated >= agg.cut_us, 0.0, data.consent)
+    # An answer recorded at or after the cut was not known at the cut; an undated one is not
+    # trusted at any cut (it could come from the future of a training cut).
+    columns["consent_state"] = np.where(data.consent_updated < agg.cut_us, data.consent, 0.0)
     send_work = parts[0]["_send_work"] if data.email is not None else np.full(agg.n, np.nan)
     columns["is_work_domain"] = np.where(np.isnan(send_work), data.profile_work, send_work)
     features = pd.DataFrame(columns, index=data.persons)

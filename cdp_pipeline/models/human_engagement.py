@@ -10,7 +10,8 @@ Rules (an *email* is one campaign to one recipient; its delivery time is its fir
 event, else its first SENT event):
 
 * ``privacy_proxy_user_agent``: an open whose user agent is a prefetching proxy. Apple's MPP
-  proxy presents the bare ``Mozilla/5.0`` with no platform details; Yahoo's proxy names itself.
+  proxy presents the bare ``Mozilla/5.0`` or a Mac WebKit string without any browser token;
+  Yahoo's proxy names itself.
   Gmail's ``GoogleImageProxy`` is *not* flagged by agent alone: it fetches when the reader
   opens the message, so it is a human signal unless the timing rules below say otherwise.
 * ``scanner_user_agent``: an open or click by a tool that names itself (link scanners such as
@@ -37,7 +38,13 @@ from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
 
 HUMAN_RESPONSE_TYPES = ("OPEN", "CLICK")
 
-PRIVACY_PROXY_AGENT = r"^\s*Mozilla/5\.0\s*$|YahooMailProxy"
+# Apple's proxy sends a bare "Mozilla/5.0" or a Mac WebKit string with nothing after
+# "(KHTML, like Gecko)" (no Version/Safari/Mobile token, unlike real browsers and iOS Mail).
+PRIVACY_PROXY_AGENT = (
+    r"^\s*Mozilla/5\.0\s*$"
+    r"|^\s*Mozilla/5\.0 \(Macintosh; Intel Mac OS X [\d_]+\) AppleWebKit/[\d.]+ \(KHTML, like Gecko\)\s*$"
+    r"|YahooMailProxy"
+)
 SCANNER_AGENT = (
     r"(?i)barracuda|mimecast|proofpoint|safelinks|safe links|urldefense|messagelabs|symantec"
     r"|forcepoint|trendmicro|trend micro|sophos|fireeye|cisco ironport|appriver|headlesschrome"

@@ -61,20 +61,13 @@ class SendTimeSettings:
     """Tunable choices of the send-time model (defaults are the documented ones)."""
 
     response_window_hours: float = 24.0  # a response this soon after a send says the hour worked
-    hour_kernel: tuple[float, ...] = (1.0, 2.0, 3.0, 2.0, 1.0)  # circular, centred, +-2 h
-    personal_evidence: float = 0.5  # own-response weight from which basis is 'personal'
+    personal_evidence: float = 0.5  # confidence from which the basis is 'personal'
+    em_iterations: int = 10  # EM rounds learning the response shape and reading-hour priors
+    em_sample: int = 200_000  # persons (with a response) the EM rounds learn from
+    seed: int = 0  # draws that sample
     hit_tolerance_hours: int = 1  # evaluation: a send within +-1 h of the recommendation is a hit
     min_correlation: float = 1e-4  # bounds of the moment estimate of rho = 1 / (1 + strength)
     max_correlation: float = 0.999
-
-
-@dataclass
-class LevelFit:
-    """Posterior rates of one level of the hierarchy and the prior strength used to get them."""
-
-    rate: np.ndarray  # units x bins posterior mean response rate
-    prior: np.ndarray  # units x bins prior mean it was shrunk towards
-    strength: float  # Beta prior strength (a + b) estimated from the data
 
 
 @dataclass
@@ -84,10 +77,11 @@ class SendTimeModel:
     settings: SendTimeSettings
     as_of: pd.Timestamp  # only events strictly before this instant were used
     persons: pd.DataFrame  # person_id, cohort, best_hour_local, confidence, basis, sends, responses
-    person_hour_rate: np.ndarray  # persons x 24 posterior response rate by local hour of day
+    reading_hour: np.ndarray  # persons x 24 posterior probability of reading at each local hour
     person_day_rate: np.ndarray  # persons x 7 posterior response rate by local weekday (Mon=0)
     cohort_best_hour_local: pd.Series  # cohort -> best local hour of week
     population_best_hour_local: int
+    response_shape: np.ndarray  # response-rate multiplier by hours away from the reading hour
     heatmap_trials: np.ndarray  # 7 x 24 sends by local weekday x hour (whole population)
     heatmap_successes: np.ndarray  # 7 x 24 of them answered within the response window
     strengths: dict[str, float] = field(default_factory=dict)
@@ -205,22 +199,28 @@ def _attribute(
     is_response = _type_mask(type_codes, type_names, RESPONSE_TYPES) & usable & ~machine
 
     rows = np.flatnonzero(is_send | is_bounce | is_response)
-    person, person_ids = pd.factorize(events["person_id"].take(rows), sort=True)
-    campaign, campaign_ids = pd.factorize(events["campaign_id"].take(rows), use_na_sentinel=False)
-    pair = person.astype(np.int64) * (len(campaign_ids) + 1) + campaign
-    recipient, recipients = pd.factorize(events["recipient"].take(rows), use_na_sentinel=False)
-    message, _ = pd.factorize(pair * (len(recipients) + 1) + recipient)
+    # Factorising whole columns and then selecting codes is cheaper than selecting strings;
+    # sorted codes make the order of the sends independent of the order of the rows.
+    person, person_ids = pd.factorize(events["person_id"], sort=True)
+    campaign, campaign_ids = pd.factorize(events["campaign_id"], sort=True, use_na_sentinel=False)
+    recipient, recipients = pd.factorize(events["recipient"], sort=True, use_na_sentinel=False)
+    pair = person[rows].astype(np.int64) * (len(campaign_ids) + 1) + campaign[rows]
+    message = pair * (len(recipients) + 1) + recipient[rows]
     nanoseconds = times.asi8[rows]
     is_send, is_bounce, is_response = is_send[rows], is_bounce[rows], is_response[rows]
 
-    bounced = np.zeros(message.max() + 1 if len(message) else 0, dtype=bool)
-    bounced[message[is_bounce]] = True
-    candidates = np.flatnonzero(is_send & ~bounced[message])
-    # One send per message: its earliest SENT/DELIVERED row.
-    ordered = candidates[np.lexsort((nanoseconds[candidates], message[candidates]))]
-    _, first_rows = np.unique(message[ordered], return_index=True)
-    send_rows = np.sort(ordered[first_rows])
-    send_pair, send_time = pair[send_rows], nanoseconds[send_rows]
+    # One send per message (campaign x recipient address): its earliest SENT/DELIVERED row,
+    # unless the message bounced. One sort of the message keys gives both.
+    mailing = np.flatnonzero(is_send | is_bounce)
+    order = mailing[np.argsort(message[mailing], kind="stable")]
+    keys = message[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys
+    never = np.iinfo(np.int64).max
+    first_sent = np.minimum.reduceat(np.where(is_send[order], nanoseconds[order], never), starts)
+    bounced = np.logical_or.reduceat(is_bounce[order], starts) if len(keys) else keys.astype(bool)
+    keep = (first_sent < never) & ~bounced
+    send_pair = keys[starts][keep] // (len(recipients) + 1)
+    send_time = first_sent[keep]
 
     responses = np.flatnonzero(is_response)
     response_time = nanoseconds[responses]
@@ -229,14 +229,14 @@ def _attribute(
     window = int(pd.Timedelta(hours=response_window_hours).value)
     return AttributedSends(
         person_ids=pd.Index(person_ids),
-        person=person[send_rows],
+        person=send_pair // (len(campaign_ids) + 1),
         campaign_ids=pd.Index(campaign_ids),
-        campaign=campaign[send_rows],
+        campaign=send_pair % (len(campaign_ids) + 1),
         send_time=send_time,
         first_response=first_response,
         responded=(first_response >= 0) & (first_response - send_time <= window),
         complete=send_time + window <= as_of.value,
-        response_person=person[responses],
+        response_person=pair[responses] // (len(campaign_ids) + 1),
         response_time=response_time,
     )
 
@@ -259,12 +259,10 @@ def _latest_send_before(send_pair, send_time, response_pair, response_time) -> n
     order = np.argsort(send_key, kind="stable")
     position = np.searchsorted(send_key[order], response_key, side="right") - 1
     matched = (position >= 0) & (send_pair[order[np.maximum(position, 0)]] == response_pair)
-    send_index = order[position[matched]]
-    times = response_time[matched]
-    by_send = np.lexsort((times, send_index))
-    sends_hit, first_of_each = np.unique(send_index[by_send], return_index=True)
-    first[sends_hit] = times[by_send][first_of_each]
-    return first
+    never = np.iinfo(np.int64).max
+    earliest = np.full(len(send_time), never, dtype=np.int64)
+    np.minimum.at(earliest, order[position[matched]], response_time[matched])
+    return np.where(earliest < never, earliest, first)
 
 
 def attribute_responses(
@@ -279,17 +277,6 @@ def attribute_responses(
     responded (a response within the window), complete (the window closed before ``as_of``).
     """
     return _attribute(email_events, as_of, response_window_hours).frame()
-
-
-def circular_smooth(counts: np.ndarray, kernel: tuple[float, ...]) -> np.ndarray:
-    """Circular convolution along the last axis with a centred kernel rescaled to sum to 1."""
-    weights = np.asarray(kernel, dtype=float)
-    weights = weights / weights.sum()
-    half = len(weights) // 2
-    smoothed = np.zeros(counts.shape, dtype=float)
-    for position, weight in enumerate(weights):
-        smoothed += weight * np.roll(counts, position - half, axis=-1)
-    return smoothed
 
 
 def beta_binomial_strength(
@@ -310,34 +297,13 @@ def beta_binomial_strength(
     k = np.asarray(successes, dtype=float)
     m = np.clip(np.broadcast_to(prior_mean, n.shape), 1e-6, 1 - 1e-6)
     use = n >= 2
-    denominator = (n[use] * (n[use] - 1)).sum()
+    n, k, m = n[use], k[use], m[use]
+    denominator = (n * (n - 1)).sum()
     if denominator <= 0:
         return 1.0 / settings.min_correlation - 1.0
-    numerator = ((k[use] - n[use] * m[use]) ** 2 / (m[use] * (1 - m[use])) - n[use]).sum()
+    numerator = ((k - n * m) ** 2 / (m * (1 - m)) - n).sum()
     rho = float(np.clip(numerator / denominator, settings.min_correlation, settings.max_correlation))
     return 1.0 / rho - 1.0
-
-
-def shrink_rates(
-    trials: np.ndarray,
-    successes: np.ndarray,
-    prior_mean: np.ndarray,
-    kernel: tuple[float, ...] | None,
-    settings: SendTimeSettings = SendTimeSettings(),
-    moment_mean: np.ndarray | None = None,
-) -> LevelFit:
-    """Posterior mean rates (k + s m) / (n + s) of one level, counts optionally smoothed.
-
-    ``moment_mean`` is the prior mean to estimate the strength against when ``prior_mean`` was
-    itself estimated from the same cells (see :func:`_leave_cell_out_mean`).
-    """
-    prior = np.clip(prior_mean, 1e-6, 1 - 1e-6)
-    reference = prior if moment_mean is None else moment_mean
-    strength = beta_binomial_strength(successes, trials, reference, settings)
-    if kernel is not None:
-        trials, successes = circular_smooth(trials, kernel), circular_smooth(successes, kernel)
-    rate = (successes + strength * prior) / (trials + strength)
-    return LevelFit(rate=rate, prior=prior, strength=strength)
 
 
 def _leave_cell_out_mean(n, k, parent_level, level_strength, profile):
@@ -357,17 +323,6 @@ def _counts(codes: np.ndarray, bins: np.ndarray, width: int, units: int, weights
     """units x width matrix of (weighted) counts of (unit, bin) pairs."""
     flat = np.bincount(codes * width + bins, weights=weights, minlength=units * width)
     return flat.reshape(units, width).astype(float)
-
-
-def evidence_weight(responses: np.ndarray, fit: LevelFit) -> np.ndarray:
-    """Share of a person's hour profile that comes from their own responses: K / (K + A).
-
-    The Beta priors of a person's hours hold A = s * sum_h m_h pseudo-responses spread like the
-    cohort's profile; K real responses outweigh them when K > A (weight above 0.5). Sends without
-    a response say little about *when* a person reads, so only responses count as evidence.
-    """
-    pseudo = fit.strength * fit.prior.sum(axis=1)
-    return responses / (responses + pseudo)
 
 
 def _population_zone(cohorts: pd.DataFrame) -> str:
@@ -404,28 +359,138 @@ def _locate(person_ids: pd.Index, cohorts: pd.DataFrame) -> _Located:
     return _Located(zone=zone_code, zone_names=pd.Index(zone_names), cohort=cohort)
 
 
-def _profile_fits(n_p, k_p, n_c, k_c, n_pop, k_pop, person_cohort, levels, kernel, settings):
-    """Cohort then person posteriors of one relative profile (hour of day or weekday).
-
-    ``levels`` holds the overall rates (population, cohort, person) and the strengths that
-    shrank cohorts to the population and persons to their cohort.
-    """
-    smooth = (lambda x: circular_smooth(x, kernel)) if kernel is not None else (lambda x: x)
+def _weekday_fit(n_p, k_p, n_c, k_c, n_pop, k_pop, person_cohort, levels, settings):
+    """Beta-Binomial posterior rates by local weekday: cohort shrunk to population, person to
+    cohort, each prior centred on the level above times its relative weekday profile."""
     level_pop, level_c, level_p = levels["population"], levels["cohort"], levels["person"]
-    pop_rate = (smooth(k_pop) + level_pop) / (smooth(n_pop) + 1.0)  # strength-1 guard: empty bins
-    pop_profile = pop_rate / level_pop
-    cohort = shrink_rates(
-        n_c, k_c, level_c[:, None] * pop_profile[None, :], kernel, settings,
+    pop_profile = (k_pop + level_pop) / (n_pop + 1.0) / level_pop  # strength-1 guard: empty days
+    cohort_strength = beta_binomial_strength(
+        k_c, n_c,
         _leave_cell_out_mean(n_c, k_c, np.full(len(n_c), level_pop), levels["cohort_strength"],
                              pop_profile[None, :]),
+        settings,
     )
-    cohort_profile = cohort.rate / level_c[:, None]
-    person = shrink_rates(
-        n_p, k_p, level_p[:, None] * cohort_profile[person_cohort], kernel, settings,
+    cohort_prior = np.clip(level_c[:, None] * pop_profile[None, :], 1e-6, 1 - 1e-6)
+    cohort_rate = (k_c + cohort_strength * cohort_prior) / (n_c + cohort_strength)
+    cohort_profile = cohort_rate / level_c[:, None]
+    person_strength = beta_binomial_strength(
+        k_p, n_p,
         _leave_cell_out_mean(n_p, k_p, level_c[person_cohort], levels["person_strength"],
                              cohort_profile[person_cohort]),
+        settings,
     )
-    return pop_profile, cohort, person
+    person_prior = np.clip(level_p[:, None] * cohort_profile[person_cohort], 1e-6, 1 - 1e-6)
+    person_rate = (k_p + person_strength * person_prior) / (n_p + person_strength)
+    return pop_profile, cohort_rate, person_rate, cohort_strength, person_strength
+
+
+# Hours between every candidate reading hour (rows) and every send hour (columns), around the clock.
+_HOUR_GAP = np.minimum(
+    np.abs(np.subtract.outer(np.arange(HOURS), np.arange(HOURS))),
+    HOURS - np.abs(np.subtract.outer(np.arange(HOURS), np.arange(HOURS))),
+)
+_GAPS = HOURS // 2 + 1  # 0..12 hours away
+
+
+@dataclass
+class ReadingHours:
+    """The reading-hour mixture: who reads when, and how the response rate falls off around it."""
+
+    posterior: np.ndarray  # persons x 24: P(the person's reading hour is h | their sends)
+    cohort_prior: np.ndarray  # cohorts x 24: share of the cohort reading at each hour
+    population_prior: np.ndarray  # 24
+    shape: np.ndarray  # 13: response-rate multiplier 0..12 hours away from the reading hour
+    prior_strength: float  # Dirichlet strength shrinking cohort priors to the population's
+
+
+def _normalised_shape(shape: np.ndarray) -> np.ndarray:
+    """Scaled so the multiplier averages 1 over the 24 hours (the level keeps its meaning)."""
+    return shape / shape[_HOUR_GAP[0]].mean()
+
+
+def _hour_log_likelihood(n, k, level, shape) -> np.ndarray:
+    """persons x 24: log P(sends and responses | reading hour c) for every candidate c."""
+    rate = np.clip(level[:, None] * shape[None, :], 1e-6, 1 - 1e-6).astype(np.float32)
+    log_hit, log_miss = np.log(rate), np.log1p(-rate)
+    misses = n - k
+    result = np.empty((len(n), HOURS), dtype=np.float32)
+    for candidate in range(HOURS):
+        gap = _HOUR_GAP[candidate]
+        result[:, candidate] = (k * log_hit[:, gap]).sum(axis=1) + (misses * log_miss[:, gap]).sum(axis=1)
+    return result
+
+
+def _normalised_posterior(log_likelihood, log_prior) -> np.ndarray:
+    weights = log_likelihood + log_prior
+    weights = np.exp(weights - weights.max(axis=1, keepdims=True))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _fitted_shape(posterior, n, k, level) -> np.ndarray:
+    """M-step: responses over level-expected responses, by hours away from the reading hour."""
+    observed, expected = np.zeros(_GAPS), np.zeros(_GAPS)
+    expected_sends = n * level[:, None]
+    for candidate in range(HOURS):
+        weight = posterior[:, candidate]
+        gap = _HOUR_GAP[candidate]
+        observed += np.bincount(gap, weights=weight @ k, minlength=_GAPS)
+        expected += np.bincount(gap, weights=weight @ expected_sends, minlength=_GAPS)
+    return _normalised_shape((observed + 1.0) / (expected + 1.0))
+
+
+def _hour_priors(posterior, cohort, n_cohorts, settings):
+    """Population share of each reading hour, and each cohort's shrunk towards it (Dirichlet
+    strength by the same moment estimate as the rates, on expected member counts)."""
+    population = posterior.mean(axis=0)
+    members = np.bincount(cohort, minlength=n_cohorts).astype(float)
+    expected = np.zeros((n_cohorts, HOURS))
+    np.add.at(expected, cohort, posterior)
+    strength = beta_binomial_strength(
+        expected, np.repeat(members[:, None], HOURS, axis=1), population[None, :], settings
+    )
+    cohort_prior = (expected + strength * population) / (members[:, None] + strength)
+    return population, cohort_prior, strength
+
+
+def reading_hours(
+    n: np.ndarray,
+    k: np.ndarray,
+    level: np.ndarray,
+    person_cohort: np.ndarray,
+    n_cohorts: int,
+    settings: SendTimeSettings = SendTimeSettings(),
+) -> ReadingHours:
+    """Each person's posterior over their reading hour, by empirical-Bayes EM.
+
+    Model: a person reads around one local hour c; a send h hours of the day away from it is
+    answered with probability level x shape(gap(h, c)). The shape (shared by everyone) and the
+    cohort priors over c (shrunk to the population's) are learnt by EM on a seeded sample of the
+    persons with at least one response; then every person's posterior is computed once.
+    ``n`` / ``k``: persons x 24 sends and quick responses by local hour of day.
+    """
+    n, k = n.astype(np.float32), k.astype(np.float32)
+    answered = np.flatnonzero(k.sum(axis=1) > 0)
+    sample = np.random.default_rng(settings.seed).choice(
+        answered, size=min(settings.em_sample, len(answered)), replace=False
+    )
+    rows = np.sort(sample)
+    shape = _normalised_shape(1.0 + 2.0 * np.exp(-np.arange(_GAPS) ** 2 / 8.0))  # a start
+    population = np.full(HOURS, 1.0 / HOURS)
+    cohort_prior = np.full((n_cohorts, HOURS), 1.0 / HOURS)
+    strength = 0.0
+    for _ in range(settings.em_iterations if len(rows) else 0):
+        posterior = _normalised_posterior(
+            _hour_log_likelihood(n[rows], k[rows], level[rows], shape),
+            np.log(cohort_prior[person_cohort[rows]]),
+        )
+        shape = _fitted_shape(posterior, n[rows], k[rows], level[rows])
+        population, cohort_prior, strength = _hour_priors(
+            posterior, person_cohort[rows], n_cohorts, settings
+        )
+    posterior = _normalised_posterior(
+        _hour_log_likelihood(n, k, level, shape), np.log(cohort_prior[person_cohort])
+    )
+    return ReadingHours(posterior, cohort_prior, population, shape, strength)
 
 
 def _fit(
@@ -453,7 +518,6 @@ def _fit(
     k_person = np.bincount(person_code, weights=success, minlength=n_persons)
     s_person_level = beta_binomial_strength(k_person, n_person, level_c[person_cohort], settings)
     level_p = (k_person + s_person_level * level_c[person_cohort]) / (n_person + s_person_level)
-
     levels = {
         "population": level_pop,
         "cohort": level_c,
@@ -462,30 +526,26 @@ def _fit(
         "person_strength": s_person_level,
     }
 
-    def fits(bins, width, kernel):
-        return _profile_fits(
-            _counts(person_code, bins, width, n_persons),
-            _counts(person_code, bins, width, n_persons, success),
-            _counts(cohort_code, bins, width, n_cohorts),
-            _counts(cohort_code, bins, width, n_cohorts, success),
-            np.bincount(bins, minlength=width).astype(float),
-            np.bincount(bins, weights=success, minlength=width),
-            person_cohort, levels, kernel, settings,
-        )
-
-    pop_hour, cohort_hour, person_hour = fits(hour, HOURS, settings.hour_kernel)
-    pop_day, cohort_day, person_day = fits(day, DAYS, None)
-
-    cohort_best_hour = cohort_hour.rate.argmax(axis=1)
-    cohort_best_day = cohort_day.rate.argmax(axis=1)
-    # Without a single human response a person's data say nothing about *when* they read (the
-    # posterior would merely favour the hours they were sent at least): they get their cohort's.
-    answered = k_person > 0
-    best_hour = np.where(answered, person_hour.rate.argmax(axis=1), cohort_best_hour[person_cohort])
-    best_day = np.where(answered, person_day.rate.argmax(axis=1), cohort_best_day[person_cohort])
-    confidence = np.where(
-        answered, evidence_weight(k_person, person_hour), 0.0
+    reading = reading_hours(
+        _counts(person_code, hour, HOURS, n_persons),
+        _counts(person_code, hour, HOURS, n_persons, success),
+        level_p, person_cohort, n_cohorts, settings,
     )
+    pop_day, cohort_day, person_day, s_cohort_day, s_person_day = _weekday_fit(
+        _counts(person_code, day, DAYS, n_persons),
+        _counts(person_code, day, DAYS, n_persons, success),
+        _counts(cohort_code, day, DAYS, n_cohorts),
+        _counts(cohort_code, day, DAYS, n_cohorts, success),
+        np.bincount(day, minlength=DAYS).astype(float),
+        np.bincount(day, weights=success, minlength=DAYS),
+        person_cohort, levels, settings,
+    )
+
+    best_hour = reading.posterior.argmax(axis=1)
+    # Confidence: the posterior probability that the person reads within the hit tolerance.
+    near = _HOUR_GAP[best_hour] <= settings.hit_tolerance_hours
+    confidence = (reading.posterior * near).sum(axis=1)
+    answered = k_person > 0
     basis = np.select(
         [~answered, confidence >= settings.personal_evidence], ["population", "personal"], "blended"
     )
@@ -493,15 +553,15 @@ def _fit(
         {
             "person_id": person_ids,
             "cohort": cohort_names[person_cohort],
-            "best_hour_local": best_day * HOURS + best_hour,
-            "confidence": confidence,
+            "best_hour_local": person_day.argmax(axis=1) * HOURS + best_hour,
+            "confidence": confidence.astype(float),
             "basis": basis,
             "sends": n_person.astype(np.int64),
             "responses": k_person.astype(np.int64),
         }
     )
     cohort_best = pd.Series(
-        cohort_best_day * HOURS + cohort_best_hour,
+        cohort_day.argmax(axis=1) * HOURS + reading.cohort_prior.argmax(axis=1),
         index=pd.Index(cohort_names, name="cohort"),
         name="best_hour_local",
     )
@@ -509,19 +569,21 @@ def _fit(
         settings=settings,
         as_of=as_of,
         persons=persons,
-        person_hour_rate=person_hour.rate,
-        person_day_rate=person_day.rate,
+        reading_hour=reading.posterior,
+        person_day_rate=person_day,
         cohort_best_hour_local=cohort_best,
-        population_best_hour_local=int(pop_day.argmax() * HOURS + pop_hour.argmax()),
+        population_best_hour_local=int(
+            pop_day.argmax() * HOURS + reading.population_prior.argmax()
+        ),
+        response_shape=reading.shape,
         heatmap_trials=_counts(day, hour, HOURS, DAYS),
         heatmap_successes=_counts(day, hour, HOURS, DAYS, success),
         strengths={
             "cohort_level": s_cohort_level,
             "person_level": s_person_level,
-            "cohort_hour": cohort_hour.strength,
-            "person_hour": person_hour.strength,
-            "cohort_day": cohort_day.strength,
-            "person_day": person_day.strength,
+            "cohort_reading_hour": reading.prior_strength,
+            "cohort_day": s_cohort_day,
+            "person_day": s_person_day,
         },
         train_sends=len(sends.send_time),
     )

@@ -3,6 +3,9 @@
 A person's zone comes from the best evidence available, in this order (``timezone_basis``):
 
 * ``crm``: the CRM's ``timezone`` when it is a valid IANA name (case and spaces tolerated);
+* ``city``: the zone most profiles of the same country and city carry in the CRM (at least
+  ``MIN_CITY_PEERS`` of them): in a multi-zone country the city tells Los Angeles from New York,
+  and it is learnt from the customers' own data, no gazetteer needed;
 * ``country``: the main zone of the profile's country (ISO-2 code or English name);
 * ``phone``: the main zone of the country of the phone number's international calling code
   (``+34 ...`` / ``0034 ...``), when the profile has no usable country;
@@ -29,6 +32,7 @@ from unidecode import unidecode
 
 HOURS_PER_WEEK = 168
 FALLBACK_ZONE = "UTC"  # used only when no person at all has any time-zone evidence
+MIN_CITY_PEERS = 3  # CRM-zoned profiles of a city needed before its zone is lent to the others
 
 # zone.tab lists a country's zones geographically, not by population: override where the first
 # listed zone is not the one most residents live in.
@@ -161,32 +165,45 @@ def valid_zone_names(zones: pd.Series) -> pd.Series:
     return zones.astype("string").str.strip().str.lower().map(_valid_zones()).astype("string")
 
 
-def resolve_timezones(profiles: pd.DataFrame) -> pd.DataFrame:
-    """``timezone`` (IANA) and ``timezone_basis`` (crm / country / phone / population) per profile.
+def city_zones(crm_zones: pd.Series, countries: pd.Series, cities: pd.Series) -> pd.Series:
+    """Zone of each profile's (country, city) learnt from the CRM zones of its peers.
 
-    Uses the columns ``timezone``, ``country`` and ``phone`` when present; the result has the
-    profiles' index so it lines up with them row by row.
+    The most common valid CRM zone among profiles of the same country and city, when at least
+    ``MIN_CITY_PEERS`` of them have one; <NA> otherwise.
+    """
+    key = countries.fillna("") + "|" + _normalise_name(cities)
+    known = pd.DataFrame({"key": key, "zone": crm_zones}).dropna()
+    counts = known.groupby(["key", "zone"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["key", "n", "zone"], ascending=[True, False, True], kind="stable")
+    totals = counts.groupby("key")["n"].transform("sum")
+    best = counts[totals >= MIN_CITY_PEERS].drop_duplicates("key").set_index("key")["zone"]
+    return key.map(best).astype("string")
+
+
+def resolve_timezones(profiles: pd.DataFrame) -> pd.DataFrame:
+    """``timezone`` (IANA) and ``timezone_basis`` (crm / city / country / phone / population).
+
+    Uses the columns ``timezone``, ``country``, ``city`` and ``phone`` when present; the result
+    has the profiles' index so it lines up with them row by row.
     """
     empty = pd.Series(pd.NA, index=profiles.index, dtype="string")
     crm = valid_zone_names(profiles["timezone"]) if "timezone" in profiles else empty
     table = country_zone_table()
-    by_country = (
-        country_codes(profiles["country"]).map(table).astype("string")
-        if "country" in profiles
-        else empty
-    )
+    country = country_codes(profiles["country"]) if "country" in profiles else empty
+    by_city = city_zones(crm, country, profiles["city"]) if "city" in profiles else empty
+    by_country = country.map(table).astype("string")
     by_phone = (
         phone_country_codes(profiles["phone"]).map(table).astype("string")
         if "phone" in profiles
         else empty
     )
-    zone = crm.fillna(by_country).fillna(by_phone)
+    candidates = [("crm", crm), ("city", by_city), ("country", by_country), ("phone", by_phone)]
+    zone = empty
+    for _, candidate in candidates:
+        zone = zone.fillna(candidate)
     basis = pd.Series(
-        np.select(
-            [crm.notna().to_numpy(), by_country.notna().to_numpy(), by_phone.notna().to_numpy()],
-            ["crm", "country", "phone"],
-            default="population",
-        ),
+        np.select([c.notna().to_numpy() for _, c in candidates], [name for name, _ in candidates],
+                  default="population"),
         index=profiles.index,
         dtype="string",
     )

@@ -182,10 +182,13 @@ def _severity_counts(suite: SuiteOutcome | None) -> str:
 
 
 def _verdict(extract: ExtractValidation) -> str:
-    """BLOCKED when data is unusable (critical failure, held or rejected file)."""
-    blocked = any(f.status in (HELD, REJECTED) for f in extract.files) or bool(extract.held)
-    if blocked or (extract.suite is not None and not extract.suite.success):
+    """BLOCKED when downstream must not build on the new data (a held file, awaiting an
+    operator, or a critical failure); a rejected file is skipped and the rest proceeds."""
+    held = any(f.status == HELD for f in extract.files) or bool(extract.held)
+    if held or (extract.suite is not None and not extract.suite.success):
         return "BLOCKED"
+    if any(f.status == REJECTED for f in extract.files):
+        return "file(s) rejected, the rest proceeds"
     if any(f.quarantined or f.duplicates for f in extract.files) or (
         extract.suite is not None and extract.suite.failed
     ):
@@ -269,8 +272,7 @@ def _reasons_section(extract: ExtractValidation) -> list[str]:
     return lines + ([f"and {more} more rules.", ""] if more > 0 else [])
 
 
-def _expectations_section(extract: ExtractValidation) -> list[str]:
-    suite = extract.suite
+def _expectations_section(suite: SuiteOutcome | None) -> list[str]:
     if suite is None:
         return ["Expectation suite: not run (no new rows).", ""]
     head = (
@@ -299,6 +301,11 @@ def _expectations_section(extract: ExtractValidation) -> list[str]:
     return [head + ":", "", *_table(header, rows)]
 
 
+def render_suite_outcome(outcome: SuiteOutcome) -> str:
+    """Markdown of one extract's failed expectations: the metadata of its Dagster asset check."""
+    return "\n".join(_expectations_section(outcome))
+
+
 def render_report(summary: ValidationRunSummary | Mapping[str, Any]) -> str:
     """Markdown validation report of one run: overview, then per extract the row accounting,
     held/rejected files, top quarantine reasons and failed expectations."""
@@ -324,7 +331,7 @@ def render_report(summary: ValidationRunSummary | Mapping[str, Any]) -> str:
         lines += [f"## `{extract.extract}`: {_verdict(extract)}", ""]
         lines += _file_section(extract)
         lines += _reasons_section(extract)
-        lines += _expectations_section(extract)
+        lines += _expectations_section(extract.suite)
     lines += [
         "Severity: *critical* blocks the extract (contract broken); *warning* rows were "
         "quarantined or dropped as duplicates, the rest proceeds; *info* is for a look only.",

@@ -123,26 +123,16 @@ def _outside(values: pd.Series, params: dict[str, Any]) -> pd.Series:
 
 
 def _minority_in_group(frame: pd.DataFrame, column: str, by: list[str]) -> pd.Series:
-    """Rows whose value differs from their group's single most frequent value."""
+    """Rows whose value is not their group's single most frequent value (all rows on a tie)."""
     keyed = frame[by + [column]].dropna()
-    if keyed.empty:
-        return pd.Series(False, index=frame.index)
-    counts = keyed.groupby(by + [column], sort=False, observed=True).size().rename("n")
-    counts = counts.reset_index()
-    top = counts.groupby(by, sort=False, observed=True)["n"].transform("max")
-    winners = counts[counts["n"] == top]
-    ties = winners.groupby(by, sort=False, observed=True)[column].transform("size") > 1
-    majority = winners.loc[~ties, by + [column]].assign(_majority=True)
-    tied_groups = winners.loc[ties, by].drop_duplicates().assign(_tied=True)
-    flagged = keyed.reset_index(names="_row")
-    flagged = flagged.merge(majority, on=by + [column], how="left")
-    flagged = flagged.merge(tied_groups, on=by, how="left")
-    has_majority = flagged.groupby(by, sort=False, observed=True)["_majority"].transform("any")
-    failing = flagged["_tied"].fillna(False).astype(bool) | (
-        has_majority.fillna(False).astype(bool) & flagged["_majority"].isna()
-    )
     mask = pd.Series(False, index=frame.index)
-    mask.loc[flagged.loc[failing.to_numpy(), "_row"].to_numpy()] = True
+    if keyed.empty:
+        return mask
+    groups = [keyed[b] for b in by]
+    row_count = keyed.groupby(by + [column], sort=False, observed=True)[column].transform("size")
+    is_top = row_count == row_count.groupby(groups, sort=False, observed=True).transform("max")
+    top_values = keyed[column].where(is_top).groupby(groups, sort=False, observed=True).transform("nunique")
+    mask.loc[keyed.index] = (~is_top | (top_values > 1)).to_numpy()
     return mask
 
 

@@ -40,6 +40,7 @@ from cdp_pipeline.quality.rules import (
     PARSE_ERRORS_COLUMN,
     RAW_COLUMN,
     Rule,
+    parse_error_mask,
     rules_for,
 )
 
@@ -51,8 +52,6 @@ CRITICAL, WARNING, INFO = "critical", "warning", "info"
 # Columns holding one email address each: examples from them are masked as addresses.
 EMAIL_COLUMNS = frozenset({"email", "email_key", "recipient", "form_email"})
 
-# Where a failing row came from; shown next to each example so it can be found in the file.
-INDEX_COLUMNS = ("_file", "_line")
 MAX_EXAMPLES = 5
 
 # Canonical type -> the name GX's pandas ExpectColumnValuesToBeOfType compares with
@@ -128,27 +127,20 @@ def _rule_meta(rule: Rule) -> dict[str, Any]:
     return {"rule": rule.name, "column": rule.column, "description": rule.description}
 
 
-def _parse_error_query(columns: list[str]) -> str:
-    """pandas query keeping rows whose parse errors name none of ``columns``.
-
-    Mirrors ``rules.parse_error_mask``: the not_null rule leaves unparsed values to the parsed
-    rule, so GX must not count them as missing either.
-    """
-    names = "|".join(re.escape(c) for c in columns)
-    sep = re.escape(PARSE_ERROR_SEPARATOR)
-    pattern = f"(?:^|{sep})(?:{names})(?:{sep}|$)"
-    return (
-        f"~{PARSE_ERRORS_COLUMN}.astype('string').fillna('')"
-        f".str.contains({pattern!r}, regex=True)"
-    )
+def unparsed_flag(column: str) -> str:
+    """Helper column validate_frame adds: True where ``column``'s value (or its whole line)
+    could not be parsed. The not_null rules leave those rows to the parse rules, so GX must
+    not count them as missing either."""
+    return f"_unparsed__{column}"
 
 
 def rule_expectation(rule: Rule, exclude_unparsed: bool = True):
     """The GX expectation computing exactly the rows ``rule.failing`` flags, or None when GX has
     no counterpart for the check kind (``same_within_group``).
 
-    ``exclude_unparsed=False`` drops the not-null rules' row condition: on a batch without any
-    parse error it changes nothing, and it costs a full-frame query per rule.
+    ``exclude_unparsed=False`` drops the not-null rules' row condition (see
+    :func:`unparsed_flag`): on a batch without any parse error it changes nothing, and it costs
+    a full-frame query per metric.
     """
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import PassThroughCondition
@@ -157,7 +149,7 @@ def rule_expectation(rule: Rule, exclude_unparsed: bool = True):
     if rule.check == "not_null":
         if exclude_unparsed:
             common["row_condition"] = PassThroughCondition(
-                pass_through_filter=_parse_error_query([rule.column, RAW_COLUMN])
+                pass_through_filter=f"~{unparsed_flag(rule.column)}"
             )
         return gxe.ExpectColumnValuesToNotBeNull(column=rule.column, **common)
     if rule.check == "parsed":
@@ -234,6 +226,8 @@ def key_expectation(extract: Extract):
 
     return gxe.ExpectCompoundColumnsToBeUnique(
         column_list=[*extract.natural_key, "_drop_date"],
+        # A row missing part of its key is the not-null rules' finding, not a repeat.
+        ignore_row_if="any_value_is_missing",
         severity=WARNING,
         meta={
             "description": "natural key ("
@@ -337,12 +331,31 @@ _SUITES: dict[tuple[str, bool], Any] = {}  # built once per extract, variant and
 _VALIDATION_LOCK = threading.Lock()  # the GX context is not safe to share between threads
 
 
-def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as the suite expects it: a frame without parse errors (the accepted rows, a
-    hand-made frame) gets an all-NA ``_parse_errors`` so the parse rules pass rather than err."""
-    if PARSE_ERRORS_COLUMN in frame.columns:
-        return frame
-    return frame.assign(**{PARSE_ERRORS_COLUMN: pd.Series(pd.NA, index=frame.index, dtype="string")})
+def _prepare(extract: Extract, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The frame as the suite expects it, and whether it holds any parse error.
+
+    Only the contract's columns and ``_parse_errors`` are kept: row conditions copy every
+    column of the batch, and the raw line is the widest of all. A frame without
+    ``_parse_errors`` (the accepted rows, a hand-made frame) gets an all-NA one so the parse
+    rules pass rather than err; a frame with parse errors gets the :func:`unparsed_flag`
+    columns, computed by the rules' own ``parse_error_mask``.
+    """
+    wanted = [*_contract_columns(extract), PARSE_ERRORS_COLUMN]
+    prepared = frame[[c for c in wanted if c in frame.columns]]
+    if not prepared.index.is_unique:  # example rows are looked up by index label
+        prepared = prepared.reset_index(drop=True)
+    if PARSE_ERRORS_COLUMN not in prepared.columns:
+        empty = pd.Series(pd.NA, index=prepared.index, dtype="string")
+        return prepared.assign(**{PARSE_ERRORS_COLUMN: empty}), False
+    if not prepared[PARSE_ERRORS_COLUMN].notna().any():
+        return prepared, False
+    line_broken = parse_error_mask(prepared, RAW_COLUMN)
+    flags = {
+        unparsed_flag(r.column): parse_error_mask(prepared, r.column) | line_broken
+        for r in rules_for(extract)
+        if r.check == "not_null"
+    }
+    return prepared.assign(**flags), True
 
 
 def _plain(value: Any) -> Any:
@@ -379,7 +392,29 @@ def _examples(values: list[Any], columns: list[str]) -> list[Any]:
     return shown
 
 
-def _failure(result, rows: int) -> ExpectationFailure:
+def _exception_message(info: dict[str, Any]) -> str | None:
+    """GX reports an error either flat or per metric (e.g. a column that does not exist)."""
+    candidates = [info] if "raised_exception" in info else list(info.values())
+    messages = [
+        str(c.get("exception_message"))
+        for c in candidates
+        if isinstance(c, dict) and c.get("raised_exception")
+    ]
+    return messages[0] if messages else None
+
+
+def _where(frame: pd.DataFrame, labels: list[Any]) -> list[str]:
+    """``file:line`` of the example rows, so they can be found in the landing file.
+
+    Looked up here from GX's index labels: asking GX for index columns makes it build them
+    row by row for every unexpected row, not just the examples."""
+    if not labels or not {"_file", "_line"} <= set(frame.columns):
+        return []
+    rows = frame.loc[labels[:MAX_EXAMPLES], ["_file", "_line"]]
+    return [f"{f}:{_plain(n)}" for f, n in zip(rows["_file"], rows["_line"])]
+
+
+def _failure(result, frame: pd.DataFrame) -> ExpectationFailure:
     config = result.expectation_config
     kwargs = config.kwargs
     columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
@@ -387,23 +422,21 @@ def _failure(result, rows: int) -> ExpectationFailure:
     meta = config.meta or {}
     detail = result.result or {}
     examples = _examples(list(detail.get("partial_unexpected_list") or []), columns)
-    example_rows = [
-        f"{i.get('_file')}:{_plain(i.get('_line'))}"
-        for i in detail.get("partial_unexpected_index_list", [])
-        if isinstance(i, dict) and "_file" in i
-    ]
+    example_rows = _where(frame, list(detail.get("partial_unexpected_index_list") or []))
+    rows = len(frame)
     unexpected = detail.get("unexpected_count")
-    observed = detail.get("observed_value")
+    observed = _plain(detail.get("observed_value"))
     missing = (detail.get("details") or {}).get("mismatched", {}).get("missing")
     if missing:
         observed = "missing columns: " + ", ".join(missing)
-    error = (result.exception_info or {}).get("exception_message")
-    if result.exception_info and result.exception_info.get("raised_exception"):
-        observed = mask_text(str(error))
+    error = _exception_message(result.exception_info or {})
+    if error:
+        observed = mask_text(error)
+    severity = getattr(config, "severity", None)
     return ExpectationFailure(
         expectation=config.type,
         columns=columns,
-        severity=str(getattr(config, "severity", None) or CRITICAL).split(".")[-1].lower(),
+        severity=str(getattr(severity, "value", severity) or CRITICAL),
         rule=meta.get("rule"),
         description=meta.get("description", ""),
         unexpected_count=None if unexpected is None else int(unexpected),
@@ -411,7 +444,7 @@ def _failure(result, rows: int) -> ExpectationFailure:
             None if unexpected is None or rows == 0 else round(100.0 * unexpected / rows, 4)
         ),
         examples=examples,
-        example_rows=example_rows[:MAX_EXAMPLES],
+        example_rows=example_rows,
         observed=None if observed is None else mask_text(str(_plain(observed))),
     )
 
@@ -423,14 +456,11 @@ def validate_frame(extract: Extract, frame: pd.DataFrame) -> SuiteOutcome:
     ``elapsed_seconds`` is the validation itself; the one-off cost of a process's first call
     (importing GX, building the context and the suite, about 5 s) is not in it.
     """
-    prepared = _prepare(frame)
-    has_parse_errors = bool(prepared[PARSE_ERRORS_COLUMN].notna().any())
+    prepared, has_parse_errors = _prepare(extract, frame)
     key = (extract.name, has_parse_errors)
-    index_columns = [c for c in INDEX_COLUMNS if c in prepared.columns]
     result_format = {
         "result_format": "SUMMARY",
         "partial_unexpected_count": MAX_EXAMPLES,
-        "unexpected_index_column_names": index_columns,
         "return_unexpected_index_query": False,
     }
     with _VALIDATION_LOCK:
@@ -441,7 +471,7 @@ def validate_frame(extract: Extract, frame: pd.DataFrame) -> SuiteOutcome:
         started = time.perf_counter()
         batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
         result = batch.validate(suite, result_format=result_format)
-    failed = [_failure(r, len(prepared)) for r in result.results if not r.success]
+    failed = [_failure(r, prepared) for r in result.results if not r.success]
     elapsed = time.perf_counter() - started
     statistics = {k: _plain(v) for k, v in dict(result.statistics).items()}
     return SuiteOutcome(

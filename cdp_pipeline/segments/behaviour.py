@@ -23,8 +23,8 @@ import pandas as pd
 from cdp_pipeline.segments.rules import CATEGORY_COLUMN_PREFIX
 
 CART_EVENTS = ("Product Added", "Checkout Started")
-# Purchases as the profiles count them: pending, voided and fully refunded orders are not.
-PURCHASE_STATUSES = ("paid", "partially_refunded")
+# Cancelled orders are no purchase; a pending one is (the person did order), as in the truth.
+CANCELLED_STATUSES = ("voided", "refunded")
 # Frames may be passed under these names or under their extract names (extracts.py).
 FRAME_NAMES = {
     "webinar_registrations": "webinar_attendees",
@@ -217,7 +217,7 @@ def _order_features(order_lines: pd.DataFrame | None) -> pd.DataFrame:
     if rows is None:
         return pd.DataFrame(columns=columns)
     status = rows["financial_status"].astype("string").str.strip().str.lower()
-    rows = rows[status.isin(PURCHASE_STATUSES).fillna(False).to_numpy()]
+    rows = rows[~status.isin(CANCELLED_STATUSES).fillna(False).to_numpy()]
     orders = rows.drop_duplicates(["person_id", "order_id"]).assign(
         created_at=lambda o: pd.to_datetime(o["created_at"], utc=True)
     )

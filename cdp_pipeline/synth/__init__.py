@@ -4,12 +4,6 @@ See ``README.md`` in this folder for what the people do, which flaws appear and 
 folder holds.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from pathlib import Path
-
-from cdp_pipeline.synth.generate import generate
+from cdp_pipeline.synth.generate import SynthSummary, generate
 
 __all__ = ["generate", "SynthSummary"]

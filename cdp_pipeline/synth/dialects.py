@@ -12,10 +12,11 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from unidecode import unidecode
 
 BOOLEAN_STYLES = (("Yes", "No"), ("true", "false"), ("TRUE", "FALSE"), ("1", "0"), ("y", "n"), ("yes", "no"))
@@ -96,6 +97,8 @@ def _offset_text(seconds: int) -> str:
 def format_timestamps(seconds: np.ndarray, style: str, rng: np.random.Generator, missing: np.ndarray | None = None) -> np.ndarray:
     """UTC instants as text in one of the contract's timestamp spellings; blank where missing."""
     seconds = np.asarray(seconds, dtype=np.int64)
+    if len(seconds) == 0:
+        return np.zeros(0, dtype=object)
     missing = np.zeros(len(seconds), bool) if missing is None else missing
     safe = np.where(missing, 0, seconds)
     if style == "iso_offset":
@@ -107,16 +110,15 @@ def format_timestamps(seconds: np.ndarray, style: str, rng: np.random.Generator,
         if style == "iso_z":
             out = base.astype(object) + "Z"
         elif style == "iso_millis":
-            millis = pd.Series(rng.integers(0, 1000, size=len(seconds))).map("{:03d}".format).to_numpy(dtype=object)
-            out = base.astype(object) + "." + millis + "Z"
+            out = base.astype(object) + ".000Z"  # instants are whole seconds
         elif style == "sql":
-            out = np.char.replace(base, "T", " ").astype(object)
+            out = pd.Series(base.astype(object)).str.replace("T", " ", regex=False).to_numpy(dtype=object)
         elif style == "mdy":
             chars = base.astype("<U19").view("<U1").reshape(len(base), 19)
             # YYYY-MM-DDTHH:MM:SS -> MM/DD/YYYY HH:MM
             order = [5, 6, -1, 8, 9, -1, 0, 1, 2, 3, -2, 11, 12, 13, 14, 15]
             cols = [chars[:, i] if i >= 0 else np.full(len(base), "/" if i == -1 else " ") for i in order]
-            out = np.stack(cols, axis=1).astype("<U1").view("<U16").ravel().astype(object) if len(base) else base.astype(object)
+            out = np.stack(cols, axis=1).astype("<U1").view("<U16").ravel().astype(object)
         else:
             raise ValueError(style)
     return np.where(missing, "", out)
@@ -140,7 +142,7 @@ def format_booleans(values: np.ndarray, style: int) -> np.ndarray:
 def format_decimals(values: np.ndarray, comma: bool) -> np.ndarray:
     text = pd.Series(np.asarray(values, dtype=float)).map("{:.2f}".format).to_numpy(dtype=object)
     if comma:
-        text = np.char.replace(text.astype(str), ".", ",").astype(object)
+        text = pd.Series(text, dtype=object).str.replace(".", ",", regex=False).to_numpy(dtype=object)
     return text
 
 
@@ -153,22 +155,29 @@ def header_text(name: str, style: str) -> str:
     return {"as_is": name, "lower": name.lower(), "upper": name.upper(), "padded": f" {name} "}[style]
 
 
-def write_csv(path: Path, frame: pd.DataFrame, dialect: Dialect, order: list[str] | None = None,
-              truncated_tail: str | None = None, chunk_rows: int = 200_000) -> None:
-    """Writes ``frame`` (all text) in ``dialect``; optionally ends with a half-written line."""
-    columns = order or list(frame.columns)
-    headers = [header_text(c, dialect.header_style) for c in columns]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    errors = "synth_transliterate" if dialect.encoding == "cp1252" else "strict"
-    with open(path, "w", encoding=dialect.encoding, errors=errors, newline="") as handle:
-        writer = csv.writer(handle, delimiter=dialect.delimiter, lineterminator=dialect.eol, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(headers)
-        for start in range(0, len(frame), chunk_rows):
-            part = frame.iloc[start : start + chunk_rows][columns]
-            part.to_csv(handle, sep=dialect.delimiter, lineterminator=dialect.eol, index=False, header=False,
-                        quoting=csv.QUOTE_MINIMAL)
-        if truncated_tail:
-            handle.write(truncated_tail)
+def text_array(values) -> pa.Array:
+    """Any column of text (None = blank) as an Arrow string array, for fast vectorised joins."""
+    values = np.asarray(values)
+    if values.dtype != object:
+        values = values.astype(str).astype(object)
+    return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), "")
+
+
+def _quoted(column: pa.Array, delimiter: str) -> pa.Array:
+    """CSV quoting (minimal): fields holding the delimiter, a quote or a line break get quoted."""
+    needs = pc.match_substring(column, delimiter)
+    for special in ('"', "\n", "\r"):
+        needs = pc.or_(needs, pc.match_substring(column, special))
+    if not pc.any(needs).as_py():
+        return column
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, column)
+
+
+def csv_lines(frame: pd.DataFrame, columns: list[str], delimiter: str) -> np.ndarray:
+    """One CSV line per row (without line end), built column-wise."""
+    cols = [_quoted(text_array(frame[c].to_numpy()), delimiter) for c in columns]
+    return pc.binary_join_element_wise(*cols, delimiter).to_numpy(zero_copy_only=False)
 
 
 def csv_line(values: list[str], dialect: Dialect) -> str:
@@ -177,19 +186,15 @@ def csv_line(values: list[str], dialect: Dialect) -> str:
     return buffer.getvalue()
 
 
-def json_strings(values: np.ndarray) -> np.ndarray:
-    """JSON literal per value: quoted and escaped strings, ``null`` for missing."""
+def json_strings(values: np.ndarray, escape: bool = True) -> pa.Array:
+    """JSON literal per value: a quoted string, or ``null`` when missing. ``escape=False`` is for
+    identifiers known to hold no quote, backslash or control character (much faster)."""
     series = pd.Series(values, dtype=object)
     present = series.notna().to_numpy()
-    codes, uniques = pd.factorize(series[present], sort=False)
-    out = np.full(len(series), "null", dtype=object)
-    out[present] = np.array([json.dumps(u, ensure_ascii=False) for u in uniques], dtype=object)[codes]
-    return out
-
-
-def write_lines(path: Path, lines: np.ndarray, eol: str = "\n") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        for start in range(0, len(lines), 200_000):
-            handle.write(eol.join(lines[start : start + 200_000]))
-            handle.write(eol)
+    if escape:
+        codes, uniques = pd.factorize(series[present], sort=False)
+        out = np.full(len(series), None, dtype=object)
+        out[present] = np.array([json.dumps(u, ensure_ascii=False) for u in uniques], dtype=object)[codes]
+        return pc.fill_null(pa.array(out, type=pa.string(), from_pandas=True), "null")
+    text = pa.array(np.where(present, series.to_numpy(), None), type=pa.string(), from_pandas=True)
+    return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cdp_pipeline.extracts import (
     CRM_CONTACTS,
@@ -28,17 +30,19 @@ from cdp_pipeline.synth.dialects import (
     Dialect,
     choose_dialect,
     csv_line,
+    csv_lines,
     dialect_offsets,
     format_booleans,
     format_dates,
     format_decimals,
     format_timestamps,
+    header_text,
     json_strings,
-    write_csv,
-    write_lines,
+    text_array,
 )
 from cdp_pipeline.synth.emails import EVENT_TYPES, USER_AGENTS
 from cdp_pipeline.synth.people import DAY, NEVER, Timeline, stream
+from cdp_pipeline.synth.web import message_ids
 
 EXTRA_COLUMNS = {
     "crm_contacts": ("Lifecycle Stage", ("lead", "subscriber", "customer", "opportunity", "")),
@@ -48,8 +52,18 @@ EXTRA_COLUMNS = {
     "webinar_attendees": ("Source", ("LinkedIn", "Newsletter", "Website, footer", "")),
     "erasure_requests": ("Channel", ("web form", "email", "phone")),
 }
+# Optional columns a file may lack. Only descriptive ones: a missing consent, user agent or
+# customer id column would change what the truth says about real records.
+OMITTABLE = {
+    "crm_contacts": ("Job Title", "Time Zone", "Date of Birth"),
+    "crm_email_events": ("Campaign Name",),
+    "store_customers": ("Tags", "Phone"),
+    "store_orders": ("Lineitem Name", "Billing Street"),
+    "webinar_attendees": ("Webinar Topic", "Organization", "Job Title"),
+}
 GARBAGE_TIMESTAMPS = ("2026-02-30 25:61:00", "not a date", "N/A", "31/31/2026", "0000-00-00T00:00:00Z", "yesterday")
 SHOP_URL = "https://shop.example.com/"
+CHUNK_ROWS = 250_000  # rows formatted at once: bounds memory on the big backfill files
 
 
 @dataclass
@@ -89,6 +103,11 @@ def drop_of(times: np.ndarray, t: Timeline) -> np.ndarray:
     return np.maximum(np.asarray(times, dtype=np.int64) // DAY + 1, t.first_drop)
 
 
+def _slicer(columns: dict[str, np.ndarray]):
+    """A chunk builder over columns that are already formatted for all rows."""
+    return lambda part: {name: np.asarray(values)[part] for name, values in columns.items()}
+
+
 def _rename(extract: Extract, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {extract.column(name).header: values for name, values in columns.items()}
 
@@ -119,40 +138,49 @@ class LandingWriter:
     def _flaw_due(self, i: int, period: int, phase: int) -> bool:
         return (i + self.flaw_offset + phase) % period == 0
 
-    def _emit(self, path: Path, extract: Extract, columns: dict[str, np.ndarray], dialect: Dialect,
-              increment: bool, garbage: dict[str, np.ndarray] | None = None, truncate: bool = False) -> None:
-        """Applies the file-level variations and flaws, then writes one CSV file."""
+    def _emit(self, path: Path, extract: Extract, build, rows: np.ndarray, dialect: Dialect, increment: bool,
+              garbage=None, truncate: bool = False) -> None:
+        """Writes one CSV file in chunks of rows: ``build(rows)`` gives the columns (canonical
+        names), ``garbage(columns)`` optional extra bad rows; file-level variations and flaws here."""
         rng = self.rng
-        frame = pd.DataFrame(_rename(extract, columns))
-        n_real = len(frame)
-        if increment and n_real:
-            dup = np.flatnonzero(rng.random(n_real) < 0.008)
-            if len(dup):
-                frame = frame.iloc[np.sort(np.concatenate([np.arange(n_real), dup]))].reset_index(drop=True)
-                self.stats.add("repeated_rows", len(dup), flaw=True)
-        if garbage is not None and len(next(iter(garbage.values()))):
-            frame = pd.concat([frame, pd.DataFrame(_rename(extract, garbage))], ignore_index=True)
-            self.stats.add("garbage_rows", len(next(iter(garbage.values()))), flaw=True)
-        order = list(frame.columns)
-        if dialect.omit_optional:
-            optional = [c.header for c in extract.columns if not c.required and c.header in order]
-            if optional:
-                order.remove(optional[int(rng.integers(0, len(optional)))])
-                self.stats.add("omitted_optional_column", 1, flaw=True)
+        headers = [c.header for c in extract.columns]
+        order = list(headers)
+        optional = OMITTABLE.get(extract.name, ())
+        if dialect.omit_optional and optional:
+            order.remove(optional[int(rng.integers(0, len(optional)))])
+            self.stats.add("omitted_optional_column", 1, flaw=True)
+        extra_name, extra_values = EXTRA_COLUMNS[extract.name]
         if dialect.extra_column:
-            name, values = EXTRA_COLUMNS[extract.name]
-            frame[name] = np.array(values, dtype=object)[rng.integers(0, len(values), size=len(frame))]
-            order.append(name)
+            order.append(extra_name)
         if dialect.shuffle:
             order = [order[k] for k in rng.permutation(len(order))]
-        tail = None
-        if truncate and len(frame):
-            line = csv_line([str(v) for v in frame.iloc[-1][order]], dialect)
-            tail = line[: max(3, len(line) // 2)].rstrip("\r\n")
-            self.stats.add("truncated_last_line", 1, flaw=True)
-        write_csv(path, frame, dialect, order=order, truncated_tail=tail)
+        errors = "synth_transliterate" if dialect.encoding == "cp1252" else "strict"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        last_line = None
+        with open(path, "w", encoding=dialect.encoding, errors=errors, newline="") as handle:
+            handle.write(csv_line([header_text(h, dialect.header_style) for h in order], dialect))
+            for start in range(0, len(rows), CHUNK_ROWS):
+                part = rows[start : start + CHUNK_ROWS]
+                columns = build(part)
+                frame = pd.DataFrame(_rename(extract, columns))
+                if increment:
+                    dup = np.flatnonzero(rng.random(len(frame)) < 0.008)
+                    frame = frame.iloc[np.sort(np.concatenate([np.arange(len(frame)), dup]))].reset_index(drop=True)
+                    self.stats.add("repeated_rows", len(dup), flaw=True)
+                bad = garbage(columns) if garbage is not None else None
+                if bad is not None and len(next(iter(bad.values()))):
+                    frame = pd.concat([frame, pd.DataFrame(_rename(extract, bad))], ignore_index=True)
+                    self.stats.add("garbage_rows", len(next(iter(bad.values()))), flaw=True)
+                frame[extra_name] = np.array(extra_values, dtype=object)[rng.integers(0, len(extra_values), size=len(frame))]
+                lines = csv_lines(frame, order, dialect.delimiter)
+                if len(lines):
+                    handle.write(dialect.eol.join(lines) + dialect.eol)
+                    last_line = lines[-1]
+                self.stats.add(extract.name, len(part))
+            if truncate and last_line is not None:
+                handle.write(last_line[: max(3, len(last_line) // 2)].rstrip("\r\n"))
+                self.stats.add("truncated_last_line", 1, flaw=True)
         self.stats.files += 1
-        self.stats.add(extract.name, n_real)
 
     # -- per extract -------------------------------------------------------------------------
     def crm_contacts(self, d: int, i: int, folder: Path) -> None:
@@ -194,11 +222,11 @@ class LandingWriter:
             "create_date": format_timestamps(created, dl.timestamp_style, r),
             "last_modified_date": format_timestamps(modified, dl.timestamp_style, r),
         }
-        self._emit(folder / "contacts.csv", CRM_CONTACTS, columns, dl, increment=False)
+        self._emit(folder / "contacts.csv", CRM_CONTACTS, _slicer(columns), np.arange(len(rows)), dl, increment=False)
 
     def _email_rows(self, d: int, i: int) -> np.ndarray:
         rows = np.flatnonzero(self.email_drop == d)
-        if i > 0 and self._flaw_due(i, 5, 0):  # yesterday's file delivered again inside today's
+        if i > 1 and self._flaw_due(i, 5, 0):  # yesterday's file delivered again inside today's
             again = np.flatnonzero(self.email_drop == d - 1)
             self.stats.add("redelivered_rows", len(again), flaw=True)
             rows = np.concatenate([again, rows])
@@ -210,35 +238,37 @@ class LandingWriter:
         if len(rows) == 0:
             return
         ev = w.email_events
-        contact = ev["contact"].to_numpy()[rows]
-        camp = ev["campaign"].to_numpy()[rows]
-        etype = ev["etype"].to_numpy()[rows]
-        new = ev["new_address"].to_numpy()[rows]
-        recipient = np.where(new, w.contacts["new_email"].to_numpy()[contact], w.contacts["email"].to_numpy()[contact])
-        ua = ev["ua"].to_numpy()[rows]
-        link = ev["link"].to_numpy()[rows]
-        cid = w.campaigns["campaign_id"].to_numpy()[camp]
-        paths = np.array(vocab.LINK_PATHS, dtype=object)[np.maximum(link, 0)]
-        url = np.where(link >= 0, SHOP_URL + paths + "?utm_source=email&utm_campaign=" + cid, "")
-        columns = {
-            "event_id": (700_000_000 + rows * 3).astype(str).astype(object),
-            "campaign_id": cid,
-            "campaign_name": w.campaigns["name"].to_numpy()[camp],
-            "recipient": recipient,
-            "record_id": np.where(r.random(len(rows)) < 0.08, "", w.contacts["record_id"].to_numpy()[contact]),
-            "event_type": np.array(EVENT_TYPES, dtype=object)[etype],
-            "event_time": format_timestamps(ev["time"].to_numpy()[rows], dl.timestamp_style, r),
-            "user_agent": np.where(ua >= 0, np.array(USER_AGENTS, dtype=object)[np.maximum(ua, 0)], ""),
-            "link_url": url,
-        }
-        garbage_n = int(r.binomial(len(rows), 0.003))
-        garbage = None
-        if garbage_n:
-            k = r.integers(0, len(rows), size=garbage_n)
-            garbage = {name: values[k] for name, values in columns.items()}
-            garbage["event_id"] = ("G" + pd.Series(rows[k] + d * 1000).astype(str)).to_numpy(dtype=object)
-            garbage["event_time"] = np.array(GARBAGE_TIMESTAMPS, dtype=object)[r.integers(0, len(GARBAGE_TIMESTAMPS), size=garbage_n)]
-        self._emit(folder / "email_events.csv", CRM_EMAIL_EVENTS, columns, dl, increment=True, garbage=garbage,
+
+        def build(rows: np.ndarray) -> dict[str, np.ndarray]:
+            contact = ev["contact"].to_numpy()[rows]
+            camp = ev["campaign"].to_numpy()[rows]
+            new = ev["new_address"].to_numpy()[rows]
+            ua = ev["ua"].to_numpy()[rows]
+            link = ev["link"].to_numpy()[rows]
+            cid = w.campaigns["campaign_id"].to_numpy()[camp]
+            paths = np.array(vocab.LINK_PATHS, dtype=object)[np.maximum(link, 0)]
+            return {
+                "event_id": (700_000_000 + rows * 3).astype(str).astype(object),
+                "campaign_id": cid,
+                "campaign_name": w.campaigns["name"].to_numpy()[camp],
+                "recipient": np.where(new, w.contacts["new_email"].to_numpy()[contact], w.contacts["email"].to_numpy()[contact]),
+                "record_id": np.where(r.random(len(rows)) < 0.08, "", w.contacts["record_id"].to_numpy()[contact]),
+                "event_type": np.array(EVENT_TYPES, dtype=object)[ev["etype"].to_numpy()[rows]],
+                "event_time": format_timestamps(ev["time"].to_numpy()[rows], dl.timestamp_style, r),
+                "user_agent": np.where(ua >= 0, np.array(USER_AGENTS, dtype=object)[np.maximum(ua, 0)], ""),
+                "link_url": np.where(link >= 0, SHOP_URL + paths + "?utm_source=email&utm_campaign=" + cid, ""),
+            }
+
+        def garbage(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            """Copies of real rows under new Event IDs whose timestamp no parser accepts."""
+            k = r.integers(0, len(columns["event_id"]), size=int(r.binomial(len(columns["event_id"]), 0.003)))
+            bad = {name: values[k] for name, values in columns.items()}
+            bad["event_id"] = ("G" + pd.Series(bad["event_id"], dtype=object) + f"-{d}").to_numpy(dtype=object)
+            bad["event_time"] = np.array(GARBAGE_TIMESTAMPS, dtype=object)[r.integers(0, len(GARBAGE_TIMESTAMPS), size=len(k))]
+            unique = ~pd.Series(bad["event_id"]).duplicated().to_numpy()
+            return {name: values[unique] for name, values in bad.items()}
+
+        self._emit(folder / "email_events.csv", CRM_EMAIL_EVENTS, build, rows, dl, increment=True, garbage=garbage,
                    truncate=self._flaw_due(i, 4, 1))
 
     def store_customers(self, d: int, i: int, folder: Path) -> None:
@@ -268,83 +298,103 @@ class LandingWriter:
             "updated_at": format_timestamps(np.maximum(created, value_at), dl.timestamp_style, r),
             "tags": c["tags"].to_numpy()[rows],
         }
-        self._emit(folder / "customers.csv", STORE_CUSTOMERS, columns, dl, increment=False)
+        self._emit(folder / "customers.csv", STORE_CUSTOMERS, _slicer(columns), np.arange(len(rows)), dl, increment=False)
 
     def store_orders(self, d: int, i: int, folder: Path) -> None:
         w, dl, r = self.w, self._dialect(STORE_ORDERS, i), self.rng
         rows = np.flatnonzero(self.line_drop == d)
-        if i > 0 and self._flaw_due(i, 5, 2):
+        if i > 1 and self._flaw_due(i, 5, 2):
             again = np.flatnonzero(self.line_drop == d - 1)
             self.stats.add("redelivered_rows", len(again), flaw=True)
             rows = np.concatenate([again, rows])
         if len(rows) == 0:
             return
         lines, orders = w.lines, w.orders
-        o = lines["order"].to_numpy()[rows]
-        col = lambda name: orders[name].to_numpy()[o]  # noqa: E731
-        columns = {
-            "order_id": col("order_id"),
-            "customer_id": col("customer_id"),
-            "email": col("email"),
-            "created_at": format_timestamps(col("created_at"), dl.timestamp_style, r),
-            "financial_status": col("status"),
-            "currency": col("currency"),
-            "total": format_decimals(col("total"), dl.decimal_comma),
-            "lineitem_sku": lines["sku"].to_numpy()[rows],
-            "lineitem_name": lines["name"].to_numpy()[rows],
-            "lineitem_category": lines["category"].to_numpy()[rows],
-            "lineitem_quantity": lines["quantity"].to_numpy()[rows].astype(str).astype(object),
-            "lineitem_price": format_decimals(lines["price"].to_numpy()[rows], dl.decimal_comma),
-            "billing_name": col("billing_name"),
-            "billing_street": col("billing_street"),
-            "billing_city": col("billing_city"),
-            "billing_zip": col("billing_zip"),
-            "billing_country": col("billing_country"),
-        }
-        garbage_n = int(r.binomial(len(rows), 0.01))
-        garbage = None
-        if garbage_n:
-            k = r.integers(0, len(rows), size=garbage_n)
-            garbage = {name: values[k] for name, values in columns.items()}
-            # an extra line (its own SKU) with a value no order can have
-            garbage["lineitem_sku"] = np.full(garbage_n, "SKU-0000", dtype=object)
-            bad = r.integers(0, 3, size=garbage_n)
-            garbage["lineitem_quantity"] = np.where(bad == 0, "-2", np.where(bad == 1, "-1", "1"))
-            garbage["lineitem_price"] = np.where(bad == 2, "abc", garbage["lineitem_price"])
-            k_unique = pd.Series(garbage["order_id"]).duplicated().to_numpy()
-            garbage = {name: values[~k_unique] for name, values in garbage.items()}
-        self._emit(folder / "orders.csv", STORE_ORDERS, columns, dl, increment=True, garbage=garbage,
+
+        def build(rows: np.ndarray) -> dict[str, np.ndarray]:
+            o = lines["order"].to_numpy()[rows]
+            col = lambda name: orders[name].to_numpy()[o]  # noqa: E731
+            return {
+                "order_id": col("order_id"),
+                "customer_id": col("customer_id"),
+                "email": col("email"),
+                "created_at": format_timestamps(col("created_at"), dl.timestamp_style, r),
+                "financial_status": col("status"),
+                "currency": col("currency"),
+                "total": format_decimals(col("total"), dl.decimal_comma),
+                "lineitem_sku": lines["sku"].to_numpy()[rows],
+                "lineitem_name": lines["name"].to_numpy()[rows],
+                "lineitem_category": lines["category"].to_numpy()[rows],
+                "lineitem_quantity": lines["quantity"].to_numpy()[rows].astype(str).astype(object),
+                "lineitem_price": format_decimals(lines["price"].to_numpy()[rows], dl.decimal_comma),
+                "billing_name": col("billing_name"),
+                "billing_street": col("billing_street"),
+                "billing_city": col("billing_city"),
+                "billing_zip": col("billing_zip"),
+                "billing_country": col("billing_country"),
+            }
+
+        def garbage(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            """An extra line (its own SKU) in a real order, with a quantity or price no order has."""
+            k = r.integers(0, len(columns["order_id"]), size=int(r.binomial(len(columns["order_id"]), 0.01)))
+            bad = {name: values[k] for name, values in columns.items()}
+            bad["lineitem_sku"] = np.full(len(k), "SKU-0000", dtype=object)
+            kind = r.integers(0, 3, size=len(k))
+            bad["lineitem_quantity"] = np.where(kind == 0, "-2", np.where(kind == 1, "-1", "1")).astype(object)
+            bad["lineitem_price"] = np.where(kind == 2, "abc", bad["lineitem_price"]).astype(object)
+            unique = ~pd.Series(bad["order_id"]).duplicated().to_numpy()
+            return {name: values[unique] for name, values in bad.items()}
+
+        self._emit(folder / "orders.csv", STORE_ORDERS, build, rows, dl, increment=True, garbage=garbage,
                    truncate=self._flaw_due(i, 4, 3))
 
     def store_web_events(self, d: int, i: int, folder: Path) -> None:
         r = self.rng
         rows = np.flatnonzero(self.web_drop == d)
-        if i > 0 and self._flaw_due(i, 5, 4):
+        if i > 1 and self._flaw_due(i, 5, 4):
             again = np.flatnonzero(self.web_drop == d - 1)
             self.stats.add("redelivered_rows", len(again), flaw=True)
             rows = np.concatenate([again, rows])
         if len(rows) == 0:
             return
-        lines = web_json_lines(self.w.web_events.iloc[rows], r, style=("iso_millis", "iso_z", "iso_offset")[(i + self.flaw_offset) % 3])
+        style = ("iso_millis", "iso_z", "iso_offset")[(i + self.flaw_offset) % 3]
+        eol = "\r\n" if (i + self.flaw_offset) % 3 == 1 else "\n"
+        path = folder / "web_events.jsonl"
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            for start in range(0, len(rows), CHUNK_ROWS):
+                part = rows[start : start + CHUNK_ROWS]
+                events = self.w.web_events.iloc[part].assign(message_id=message_ids(part, self.seed))
+                lines = web_json_lines(events, r, style)
+                content = self._json_flaws(lines)
+                if start + CHUNK_ROWS >= len(rows) and self._flaw_due(i, 4, 2):
+                    content = np.append(content, content[-1][: len(content[-1]) // 2])
+                    self.stats.add("truncated_last_line", 1, flaw=True)
+                    handle.write(eol.join(content))
+                else:
+                    handle.write(eol.join(content) + eol)
+                self.stats.add("store_web_events", len(lines))
+        self.stats.files += 1
+
+    def _json_flaws(self, lines: np.ndarray) -> np.ndarray:
+        """Mixes in repeated lines, malformed copies and lines with a garbage timestamp."""
+        r = self.rng
         dup = np.flatnonzero(r.random(len(lines)) < 0.008)
         self.stats.add("repeated_rows", len(dup), flaw=True)
         bad = r.integers(0, len(lines), size=max(1, int(r.binomial(len(lines), 0.005))))
         broken = malformed(lines[bad], r)
         self.stats.add("malformed_json_lines", len(broken), flaw=True)
         garbage_k = r.integers(0, len(lines), size=int(r.binomial(len(lines), 0.002)))
-        garbage = pd.Series(lines[garbage_k], dtype=object).str.replace(
-            r'"timestamp":"[^"]*"', '"timestamp":"' + GARBAGE_TIMESTAMPS[int(r.integers(0, len(GARBAGE_TIMESTAMPS)))] + '"', regex=True
-        ).str.replace(r'"messageId":"ajs-', '"messageId":"ajs-x', regex=True).to_numpy(dtype=object)
+        stamp = GARBAGE_TIMESTAMPS[int(r.integers(0, len(GARBAGE_TIMESTAMPS)))]
+        garbage = (
+            pd.Series(lines[garbage_k], dtype=object)
+            .str.replace(r'"timestamp":"[^"]*"', f'"timestamp":"{stamp}"', regex=True)
+            .str.replace('"messageId":"ajs-', '"messageId":"ajs-x', regex=False)
+            .to_numpy(dtype=object)
+        )
         self.stats.add("garbage_rows", len(garbage), flaw=True)
         position = np.concatenate([np.arange(len(lines)), dup, bad, garbage_k]).astype(float)
-        position[len(lines):] += r.random(len(position) - len(lines))
-        content = np.concatenate([lines, lines[dup], broken, garbage])[np.argsort(position, kind="stable")]
-        if self._flaw_due(i, 4, 2):
-            content = np.append(content, content[-1][: len(content[-1]) // 2])
-            self.stats.add("truncated_last_line", 1, flaw=True)
-        write_lines(folder / "web_events.jsonl", content, eol="\r\n" if (i + self.flaw_offset) % 3 == 1 else "\n")
-        self.stats.files += 1
-        self.stats.add("store_web_events", len(rows))
+        position[len(lines) :] += r.random(len(position) - len(lines))
+        return np.concatenate([lines, lines[dup], broken, garbage])[np.argsort(position, kind="stable")]
 
     def webinar_reports(self, d: int, i: int, folder: Path) -> None:
         w, r = self.w, self.rng
@@ -382,7 +432,7 @@ class LandingWriter:
             }
             webinar_id = w.webinars["webinar_id"].iloc[web]
             name = ("attendees_{}.csv", "attendees_report_{}.csv", "attendees-{}-export.csv")[(web + i) % 3].format(webinar_id)
-            self._emit(folder / name, WEBINAR_ATTENDEES, columns, dl, increment=True)
+            self._emit(folder / name, WEBINAR_ATTENDEES, _slicer(columns), np.arange(len(rows)), dl, increment=True)
 
     def erasure_requests(self, d: int, i: int, folder: Path) -> None:
         w, dl, r = self.w, self._dialect(ERASURE_REQUESTS, i), self.rng
@@ -395,7 +445,7 @@ class LandingWriter:
             "email": e["email"].to_numpy()[rows],
             "requested_at": format_timestamps(e["requested_at"].to_numpy()[rows], dl.timestamp_style, r),
         }
-        self._emit(folder / "erasure_requests.csv", ERASURE_REQUESTS, columns, dl, increment=True)
+        self._emit(folder / "erasure_requests.csv", ERASURE_REQUESTS, _slicer(columns), np.arange(len(rows)), dl, increment=True)
 
     # -- all drops ---------------------------------------------------------------------------
     def write(self) -> LandingStats:
@@ -421,22 +471,24 @@ class LandingWriter:
 
 def web_json_lines(ev: pd.DataFrame, rng: np.random.Generator, style: str) -> np.ndarray:
     """Segment-like JSON objects, one per line, built column-wise (no per-row json.dumps)."""
-    n = len(ev)
-    ts = format_timestamps(ev["timestamp"].to_numpy(), style, rng)
-    q = lambda col: json_strings(ev[col].to_numpy())  # noqa: E731
+    if len(ev) == 0:
+        return np.zeros(0, dtype=object)
+    ts = text_array(format_timestamps(ev["timestamp"].to_numpy(), style, rng))
+    ident = lambda col: json_strings(ev[col].to_numpy(), escape=False)  # noqa: E731
+    free = lambda col: json_strings(ev[col].to_numpy())  # noqa: E731
+    cat = lambda *parts: pc.binary_join_element_wise(*parts, "")  # noqa: E731
     kind = ev["type"].to_numpy()
-    track, ident = kind == "track", kind == "identify"
     price = ev["price"].to_numpy(dtype=float)
-    price_text = np.where(np.isnan(price), "null", pd.Series(price).map("{:.2f}".format).to_numpy(dtype=object))
-    props = (
-        '{"category":' + q("category") + ',"sku":' + q("sku") + ',"price":' + price_text
-        + ',"order_id":' + q("order_id") + ',"form":' + q("form") + ',"email":' + q("form_email") + "}"
-    )
-    traits = '{"email":' + q("email") + ',"first_name":' + q("first_name") + ',"last_name":' + q("last_name") + "}"
-    head = '{"messageId":' + q("message_id") + ',"type":' + q("type")
-    ids = ',"anonymousId":' + q("anonymous_id") + ',"userId":' + q("user_id")
-    body = np.where(track, ',"event":' + q("event") + ',"properties":' + props, np.where(ident, ',"traits":' + traits, ',"properties":{}'))
-    return (head + ids + ',"timestamp":"' + ts + '"' + body + "}").astype(object) if n else np.zeros(0, dtype=object)
+    price_text = text_array(np.where(np.isnan(price), "null", pd.Series(price).map("{:.2f}".format).to_numpy(dtype=object)))
+    props = cat('{"category":', ident("category"), ',"sku":', ident("sku"), ',"price":', price_text,
+                ',"order_id":', ident("order_id"), ',"form":', ident("form"), ',"email":', free("form_email"), "}")
+    traits = cat('{"email":', free("email"), ',"first_name":', free("first_name"), ',"last_name":', free("last_name"), "}")
+    track_body = cat(',"event":', ident("event"), ',"properties":', props)
+    body = pc.if_else(pa.array(kind == "track"), track_body,
+                      pc.if_else(pa.array(kind == "identify"), cat(',"traits":', traits), ',"properties":{}'))
+    line = cat('{"messageId":', ident("message_id"), ',"type":', ident("type"), ',"anonymousId":', ident("anonymous_id"),
+               ',"userId":', ident("user_id"), ',"timestamp":"', ts, '"', body, "}")
+    return line.to_numpy(zero_copy_only=False)
 
 
 def malformed(lines: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -16,7 +16,7 @@ class TypoRates:
 
     case: float = 0.05
     spaces: float = 0.02
-    domain_typo: float = 0.01
+    domain_typo: float = 0.015
     local_typo: float = 0.005
     invalid: float = 0.005
     gmail_variant: float = 0.15  # of gmail addresses: dots removed or a +tag

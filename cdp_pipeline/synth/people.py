@@ -57,8 +57,9 @@ def digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     return raw.view(f"S{width}").ravel().astype(str)
 
 
-def fill_template(templates: np.ndarray, numbers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Fills ``N`` with the next digit of ``numbers``, ``9`` with a random digit, ``A`` with a letter."""
+def fill_template(templates: np.ndarray, numbers: np.ndarray, rng: np.random.Generator, random_markers: bool = True) -> np.ndarray:
+    """Fills ``N`` with the next digit of ``numbers``; with ``random_markers`` also ``9`` with a
+    random digit and ``A`` with a letter (phone templates keep their literal 9s: ``+49``)."""
     out = np.empty(len(templates), dtype=object)
     for template in pd.unique(templates):
         rows = np.flatnonzero(templates == template)
@@ -67,7 +68,8 @@ def fill_template(templates: np.ndarray, numbers: np.ndarray, rng: np.random.Gen
         if slots:
             number_chars = numbers[rows].astype(f"<U{len(slots)}").view("<U1").reshape(len(rows), -1)
             chars[:, slots] = number_chars[:, : len(slots)]
-        for marker, alphabet in (("9", "0123456789"), ("A", "ABCDEFGHJKLMNPRSTUVWXYZ")):
+        markers = (("9", "0123456789"), ("A", "ABCDEFGHJKLMNPRSTUVWXYZ")) if random_markers else ()
+        for marker, alphabet in markers:
             cols = [i for i, c in enumerate(template) if c == marker]
             if cols:
                 pick = rng.integers(0, len(alphabet), size=(len(rows), len(cols)))
@@ -209,16 +211,20 @@ def build_people(seed: int, n: int, t: Timeline) -> tuple[pd.DataFrame, pd.DataF
     n_namesakes = int(round(0.03 * n))
     if n_namesakes and len(singles) > 2:
         takers = rng.choice(singles, size=min(n_namesakes, len(singles) // 2), replace=False)
-        donors = rng.integers(0, n, size=len(takers))
-        same_culture = culture[donors] == culture[takers]
-        takers, donors = takers[same_culture], donors[same_culture]
+        donors = np.empty(len(takers), dtype=np.int64)
+        is_taker = np.zeros(n, dtype=bool)
+        is_taker[takers] = True
+        for cult in pd.unique(culture[takers]):
+            sel = culture[takers] == cult
+            pool = np.flatnonzero((culture == cult) & ~is_taker)
+            donors[sel] = pool[rng.integers(0, len(pool), size=sel.sum())] if len(pool) else takers[sel]
+        takers, donors = takers[donors != takers], donors[donors != takers]
         first[takers], last[takers], gender[takers] = first[donors], last[donors], gender[donors]
         other_city = rng.integers(0, 1_000, size=len(takers))
         for ci in range(len(vocab.COUNTRIES)):
             rows = country[takers] == ci
             options = np.flatnonzero(city_country == ci)
             city_idx[takers[rows]] = options[other_city[rows] % len(options)]
-        country[takers] = country[donors]
     namesake_of = np.full(n, -1)
     if n_namesakes and len(singles) > 2:
         namesake_of[takers] = donors

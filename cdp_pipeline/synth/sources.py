@@ -49,7 +49,7 @@ def _phones(rng: np.random.Generator, people: pd.DataFrame, rows: np.ndarray) ->
         sel = country == ci
         options = np.array(c.national_formats + c.international_formats, dtype=object)
         formats[sel] = options[pick[sel] % len(options)]
-    return fill_template(formats, people["mobile"].to_numpy()[rows].astype(str), rng)
+    return fill_template(formats, people["mobile"].to_numpy()[rows].astype(str), rng, random_markers=False)
 
 
 def _created(rng: np.random.Generator, n: int, t: Timeline, before_share: float) -> np.ndarray:
@@ -206,7 +206,7 @@ def build_store(seed: int, people: pd.DataFrame, t: Timeline) -> tuple[pd.DataFr
     native = (people["culture"].to_numpy()[person] == "el") & (rng.random(m) < 0.3)
     first = np.where(native, people["first_name"].to_numpy()[person], first)
     last = np.where(native, people["last_name"].to_numpy()[person], last)
-    rates = TypoRates(case=0.04, spaces=0.01, domain_typo=0.006, local_typo=0.003, invalid=0.0)
+    rates = TypoRates(case=0.04, spaces=0.01, domain_typo=0.01, local_typo=0.003, invalid=0.0)
     typed, delivers = typed_emails(rng, true, first, last, rates)
     tags = np.array(["", "", "", "vip", "newsletter", "vip, wholesale", "returning, newsletter", "b2b"], dtype=object)
     accepts = rng.random(m) < 0.45
@@ -276,7 +276,7 @@ def build_webinars(seed: int, people: pd.DataFrame, companies: pd.DataFrame, t: 
     use_nick = (people["nickname"].to_numpy()[person] != "") & (rng.random(len(person)) < 0.35)
     first = np.where(use_nick, people["nickname"].to_numpy()[person], people["first_latin"].to_numpy()[person])
     last = people["last_latin"].to_numpy()[person]
-    rates = TypoRates(case=0.08, spaces=0.03, domain_typo=0.015, local_typo=0.01, invalid=0.006)
+    rates = TypoRates(case=0.08, spaces=0.03, domain_typo=0.02, local_typo=0.01, invalid=0.006)
     typed, _ = typed_emails(rng, true, first, last, rates)
     lower = rng.random(len(person)) < 0.04
     first = np.where(lower, pd.Series(first).str.lower(), first)
@@ -343,7 +343,7 @@ def build_orders(seed: int, people: pd.DataFrame, customers: pd.DataFrame, t: Ti
     checkout_true = np.where((family != "") & (rng.random(order_n) < 0.3), family, personal)
     first = people["first_latin"].to_numpy()[person]
     last = people["last_latin"].to_numpy()[person]
-    typed, _ = typed_emails(rng, checkout_true, first, last, TypoRates(0.03, 0.01, 0.006, 0.003, 0.0))
+    typed, _ = typed_emails(rng, checkout_true, first, last, TypoRates(0.03, 0.01, 0.01, 0.003, 0.0))
     email = np.where(~guest & (rng.random(order_n) < 0.85), acc_email, typed)
     status = rng.choice(np.array(["paid", "pending", "refunded", "partially_refunded", "voided"], dtype=object),
                         size=order_n, p=[0.88, 0.03, 0.05, 0.03, 0.01])

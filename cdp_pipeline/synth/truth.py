@@ -133,8 +133,17 @@ def person_facts(w: World, t: Timeline) -> pd.DataFrame:
 def _final_consent(w: World, t: Timeline, n: int) -> np.ndarray:
     """Latest explicit answer across CRM, store, webinar forms and email opt-outs; else unknown."""
     cutoff = t.reference * DAY
-    crm = w.crm_consent.assign(person=w.contacts["person"].to_numpy()[w.crm_consent["record"].to_numpy()])
-    store = w.store_consent.assign(person=w.customers["person"].to_numpy()[w.store_consent["record"].to_numpy()])
+    # Snapshots only show records alive on the reference date: a deleted record's answer is gone.
+    def live(records: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+        alive = (records["created_at"].to_numpy() < cutoff) & (records["deleted_at"].to_numpy() >= cutoff)
+        rows = answers["record"].to_numpy()
+        return answers[alive[rows]].assign(person=records["person"].to_numpy()[rows[alive[rows]]])
+
+    withdrawal = w.crm_consent["source"].isin(["unsubscribe", "spam_report"]).to_numpy()
+    opt_outs = w.crm_consent[withdrawal]  # email events stay visible even if the contact is deleted
+    opt_outs = opt_outs.assign(person=w.contacts["person"].to_numpy()[opt_outs["record"].to_numpy()])
+    crm = pd.concat([live(w.contacts, w.crm_consent[~withdrawal]), opt_outs], ignore_index=True)
+    store = live(w.customers, w.store_consent)
     reg = w.registrations[w.registrations["consent"] < 2]
     web = pd.DataFrame({"person": reg["person"], "at": reg["registered_at"], "value": reg["consent"] == 0})
     web = web[drop_of(w.webinars["start"].to_numpy()[reg["webinar"].to_numpy()], t) <= t.reference]
@@ -158,7 +167,10 @@ def write_truth(folder: Path, w: World, t: Timeline, meta: dict) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     records = identity_records(w, t)
     records.to_csv(folder / "records.csv", index=False, lineterminator="\n")
-    person_facts(w, t).to_csv(folder / "persons.csv", index=False, lineterminator="\n")
+    facts = person_facts(w, t)
+    visible = records[records["first_drop_date"] <= str(np.datetime64(t.reference, "D"))]
+    facts["identity_records"] = visible.groupby("true_person_id").size().reindex(facts["true_person_id"]).fillna(0).astype(int).to_numpy()
+    facts.to_csv(folder / "persons.csv", index=False, lineterminator="\n")
     email_event_truth(w).to_csv(folder / "email_events.csv", index=False, lineterminator="\n")
     (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return len(records)

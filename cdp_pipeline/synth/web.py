@@ -175,10 +175,24 @@ def build_web_events(
     ev["last_name"] = np.where(pd.notna(ev["first_name"]), last, None)
     ev = ev[(ev["timestamp"] >= t.start) & (ev["timestamp"] < t.end)]
     ev = ev.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    ev["message_id"] = "ajs-" + pd.Series(
-        np.frombuffer(rng.bytes(16 * len(ev)).hex().encode("ascii"), dtype="S32").astype(str)
-    )
-    return ev[["message_id", *EVENT_COLUMNS]]
+    return ev[list(EVENT_COLUMNS)]
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = (x + np.uint64(0x9E3779B97F4A7C15)).astype(np.uint64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def message_ids(rows: np.ndarray, seed: int) -> np.ndarray:
+    """Random-looking, unique, reproducible ids computed from the event's row number, so that
+    millions of them need not be kept in memory between simulation and writing."""
+    with np.errstate(over="ignore"):
+        key = np.asarray(rows, dtype=np.uint64) * np.uint64(2) + np.uint64(seed % 2**32) * np.uint64(2**33)
+        halves = np.stack([_splitmix(key), _splitmix(key + np.uint64(1))], axis=1).astype(">u8")
+    hexes = np.frombuffer(halves.tobytes().hex().encode("ascii"), dtype="S32").astype(str).astype(object)
+    return "ajs-" + hexes
 
 
 def _rank(group_rows: np.ndarray) -> np.ndarray:

@@ -54,7 +54,9 @@ MAX_IDENTIFIER = 63  # PostgreSQL silently truncates longer names: never let it
 COPY_CHUNK_ROWS = 200_000
 SQLITE_CHUNK_ROWS = 100_000
 DEFAULT_LOCK_TIMEOUT_S = 60.0
-DEFAULT_SWAP_LOCK_TIMEOUT_S = 30.0
+SWAP_LOCK_TIMEOUT_S = 2.0
+SWAP_ATTEMPTS = 15
+SWAP_PAUSE_S = 0.5
 ADVISORY_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('cdp_pipeline.publish:' || current_schema()))"
 
 
@@ -113,13 +115,17 @@ def publish_tables(
     published_at: date | datetime | pd.Timestamp,
     drop_missing: set[str] | None = None,
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    swap_attempts: int = SWAP_ATTEMPTS,
 ) -> PublishReport:
     """Publishes ``tables`` together, replacing earlier versions, in one transaction.
 
     ``published_at`` is the run's reference date (never the wall clock). ``drop_missing`` names
     previously published tables that must disappear in the same swap when this run does not
     produce them (a deleted segment's ``segment_<slug>``). A run waits up to
-    ``lock_timeout_s`` for another publisher, then raises :class:`PublishLockTimeout`.
+    ``lock_timeout_s`` for another publisher, then raises :class:`PublishLockTimeout`. On
+    PostgreSQL the swap waits for readers' open transactions at most ``SWAP_LOCK_TIMEOUT_S``
+    per attempt (queries queue behind a waiting swap, so it must stay short), up to
+    ``swap_attempts`` times, before giving up with :class:`PublishLockTimeout`.
     """
     names = [validate_table_name(name) for name in tables]
     to_drop = sorted({validate_table_name(name) for name in drop_missing or ()} - set(names))
@@ -136,21 +142,17 @@ def publish_tables(
             _stage_table(conn, staged[name], frame, sqlite=sqlite)
         stage_seconds = time.perf_counter() - started
         swap_started = time.perf_counter()
-        if not sqlite:
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(DEFAULT_SWAP_LOCK_TIMEOUT_S * 1000)}ms'")
-        existing = set(inspect(conn).get_table_names())
-        for name in [*names, *to_drop]:
-            if name in existing:
-                _table(name).drop(conn)
-        for name in names:
-            _rename_into_place(conn, staged[name], name, frames[name], sqlite=sqlite)
+        if sqlite:
+            dropped = _swap(conn, staged, frames, to_drop, sqlite=True)
+        else:
+            dropped = _swap_waiting_for_readers(conn, staged, frames, to_drop, swap_attempts)
         _record_publication(conn, run_id, stamp, {name: len(frame) for name, frame in frames.items()})
     swap_seconds = time.perf_counter() - swap_started
     return PublishReport(
         run_id=run_id,
         published_at=stamp,
         row_counts={name: len(frame) for name, frame in frames.items()},
-        dropped_tables=tuple(name for name in to_drop if name in existing),
+        dropped_tables=dropped,
         stale_staging_dropped=stale,
         stage_seconds=stage_seconds,
         swap_seconds=swap_seconds,
@@ -321,6 +323,45 @@ def _rename_into_place(conn: Connection, staged: str, name: str, frame: pd.DataF
     else:
         old = _quote(conn, _bounded("", staged, "_ix"))
         conn.execute(text(f"ALTER INDEX {old} RENAME TO {_quote(conn, index_name(name))}"))
+
+
+def _swap(conn: Connection, staged: dict[str, str], frames: dict[str, pd.DataFrame], to_drop: list[str], *, sqlite: bool) -> tuple[str, ...]:
+    """Drops the previous tables (and ``to_drop``) and renames the staged ones into place."""
+    existing = set(inspect(conn).get_table_names())
+    for name in [*staged, *to_drop]:
+        if name in existing:
+            _table(name).drop(conn)
+    for name, staged_name in staged.items():
+        _rename_into_place(conn, staged_name, name, frames[name], sqlite=sqlite)
+    return tuple(name for name in to_drop if name in existing)
+
+
+def _swap_waiting_for_readers(
+    conn: Connection, staged: dict[str, str], frames: dict[str, pd.DataFrame], to_drop: list[str], attempts: int
+) -> tuple[str, ...]:
+    """The PostgreSQL swap in a savepoint with a short lock timeout, retried without re-staging.
+
+    DROP needs an exclusive lock, so it waits for any reader transaction still open on an old
+    table, and every new query queues behind it: short waits keep analysts' queries flowing.
+    """
+    for attempt in range(attempts):
+        savepoint = conn.begin_nested()
+        try:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(SWAP_LOCK_TIMEOUT_S * 1000)}ms'")
+            dropped = _swap(conn, staged, frames, to_drop, sqlite=False)
+        except OperationalError as exc:
+            savepoint.rollback()
+            if getattr(exc.orig, "sqlstate", None) != "55P03":
+                raise
+            if attempt < attempts - 1:
+                time.sleep(SWAP_PAUSE_S)
+            continue
+        savepoint.commit()
+        return dropped
+    raise PublishLockTimeout(
+        f"readers kept the published tables open through {attempts} swap attempts of {SWAP_LOCK_TIMEOUT_S:g} s "
+        "(an idle transaction in an analyst's session?)"
+    )
 
 
 def _publications_table() -> Table:

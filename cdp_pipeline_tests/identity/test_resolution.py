@@ -10,13 +10,14 @@ from cdp_pipeline_tests.identity.frames import frames
 from cdp_pipeline_tests.identity.population import population
 
 CROWD_ROWS, CROWD_TRUTH = population(persons=300, seed=7)
+CROWD = frames(**CROWD_ROWS)
 
 
 def resolve_with_crowd(**story: list[dict]):
-    rows = {name: list(values) for name, values in CROWD_ROWS.items()}
-    for name, values in story.items():
-        rows.setdefault(name, []).extend(values)
-    return resolve_identities(frames(**rows))
+    combined = dict(CROWD)
+    for name, frame in frames(**story).items():
+        combined[name] = pd.concat([CROWD[name], frame], ignore_index=True) if name in CROWD else frame
+    return resolve_identities(combined)
 
 
 def person_of(resolution, source: str, record_id: str) -> str:
@@ -157,13 +158,13 @@ def test_conflicting_birth_dates_in_one_cluster_are_flagged_never_silently_kept(
 
 
 def test_the_crowd_itself_is_resolved_with_high_precision():
-    res = resolve_identities(frames(**CROWD_ROWS))
+    res = resolve_identities(CROWD)
     scores = pairwise_scores(res.identity_map, CROWD_TRUTH)
     assert scores["precision"] >= 0.99
     assert scores["b3_recall"] >= 0.8
 
 
 def test_resolution_is_deterministic():
-    first = resolve_identities(frames(**CROWD_ROWS)).identity_map
-    second = resolve_identities(frames(**CROWD_ROWS)).identity_map
+    first = resolve_identities(CROWD).identity_map
+    second = resolve_identities(CROWD).identity_map
     pd.testing.assert_frame_equal(first, second)

@@ -85,3 +85,18 @@ def test_an_id_claimed_by_two_clusters_goes_to_the_one_holding_most_of_its_recor
     assert ids.tolist()[1:] == ["p0001-aaa", "p0001-aaa"]
     assert ids.iloc[0].startswith("p0002-")
     assert stats == {"kept": 1, "retired_by_merge": 0, "new": 1}
+
+
+def test_an_erased_address_removes_its_whole_person_and_nobody_else():
+    from cdp_pipeline.identity import build_golden_records
+    from cdp_pipeline.privacy import hash_email
+
+    f = frames(crm_contacts=[_crm("1", "gone@x.example") | {"additional_emails": "other@y.example"},
+                             _crm("2", "stay@z.example", first="Zeno")],
+               store_customers=[_store("S1", "Other@Y.example")])
+    erased = hash_email(pd.Series(["gone@x.example"])).tolist()
+    res = resolve_identities(f, settings=DETERMINISTIC, erased_email_hashes=erased)
+    assert res.identity_map["source_record_id"].tolist() == ["2"]
+    profiles, emails = build_golden_records(res, f)
+    assert emails["email"].tolist() == ["stay@z.example"] and len(profiles) == 1
+    assert res.diagnostics["erased_persons"] == 1

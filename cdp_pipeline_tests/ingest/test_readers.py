@@ -257,3 +257,40 @@ def test_raw_row_is_a_json_object_keyed_by_the_files_headers_whatever_the_values
         "Requested At": "",
         "Note": "Zoë ",  # a stray control character is blanked, keeping the JSON valid
     }
+
+
+def test_a_stray_quote_inside_an_unquoted_field_is_read_literally_without_shifting_rows(tmp_path):
+    content = 'Request ID,Email,Requested At\nR1,5" screen,2026-11-02\n"R2",b@c.com,2026-11-02\n'
+    result = read(tmp_path, ERASURE_REQUESTS, "erasure_requests.csv", content)
+    assert result.error is None and result.rows_read == 2
+    assert result.frame["email"].tolist() == ['5" screen', "b@c.com"]
+    assert result.frame["request_id"].tolist() == ["R1", "R2"]
+    assert result.frame["_line"].tolist() == [2, 3]
+    assert result.frame["_parse_errors"].isna().all()
+
+
+def test_a_ragged_row_in_the_middle_is_reported_with_its_line(tmp_path):
+    content = "Request ID,Email,Requested At\nR1,a@b.com\nR2,b@c.com,2026-11-02\n"
+    result = read(tmp_path, ERASURE_REQUESTS, "erasure_requests.csv", content)
+    assert result.frame["_parse_errors"].tolist() == ["_raw", pd.NA]
+    assert any("1 row(s) with a wrong number of fields" in w and "lines 2" in w for w in result.warnings)
+    assert not any("truncated" in w for w in result.warnings)
+
+
+def test_a_garbage_timestamp_in_json_is_a_timestamp_parse_error_not_a_malformed_line(tmp_path):
+    content = (
+        '{"messageId":"m1","type":"page","timestamp":"2026-11-02T10:00:00Z"}\n'
+        '{"messageId":"m2","type":"page","timestamp":"not a time"}\n'
+        '{"messageId":"m3","type":"page","timestamp":"2026-11-02 10:00:00"}\n'
+    )
+    frame = read(tmp_path, STORE_WEB_EVENTS, "web_events.jsonl", content).frame
+    assert frame["_parse_errors"].tolist() == [pd.NA, "timestamp", pd.NA]
+
+
+def test_fields_whose_json_type_changes_between_lines_set_aside_only_that_line(tmp_path):
+    lines = [f'{{"messageId":"m{i}","type":"page","timestamp":"2026-11-02T10:00:00Z","userId":{i}}}' for i in range(3)]
+    lines.insert(2, '{"messageId":"mx","type":"page","timestamp":"2026-11-02T10:00:00Z","userId":{"id":1}}')
+    result = read(tmp_path, STORE_WEB_EVENTS, "web_events.jsonl", "\n".join(lines) + "\n")
+    assert result.frame["message_id"].tolist() == ["m0", "m1", pd.NA, "m2"]
+    assert result.frame["user_id"].tolist() == ["0", "1", pd.NA, "2"]
+    assert result.frame["_parse_errors"].tolist() == [pd.NA, pd.NA, "_raw", pd.NA]

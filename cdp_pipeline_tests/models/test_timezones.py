@@ -141,3 +141,23 @@ def test_next_week_is_vectorised_over_persons_in_different_zones():
     together = next_week_utc(local, zones, date(2026, 3, 28))
     one_by_one = [next_week_utc(h, z, date(2026, 3, 28))[0] for h, z in zip(local, zones)]
     assert together.tolist() == one_by_one
+
+
+def test_a_city_takes_the_zone_its_crm_zoned_neighbours_carry_before_the_country_default():
+    result = resolve_timezones(
+        profiles(
+            timezone=["America/Los_Angeles"] * 3 + [None, None],
+            country=["US"] * 5,
+            city=["Los Angeles", "los angeles", "Los Angeles", "Los Angeles ", "Boston"],
+        )
+    )
+    assert result["timezone"].tolist()[3:] == ["America/Los_Angeles", "America/New_York"]
+    assert result["timezone_basis"].tolist()[3:] == ["city", "country"]
+
+
+def test_a_city_with_too_few_crm_zoned_neighbours_lends_no_zone():
+    result = resolve_timezones(
+        profiles(timezone=["America/Chicago", None], country=["US", "US"], city=["Austin", "Austin"])
+    )
+    assert result["timezone"].tolist()[1] == "America/New_York"
+    assert result["timezone_basis"].tolist()[1] == "country"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dagster import instance_for_test
+from dagster import DagsterInstance
 
 from cdp_pipeline_tests.warehouse.pgtools import postgres_unavailable_reason
 
@@ -15,6 +15,6 @@ def postgres_skip_reason():
 
 @pytest.fixture
 def instance():
-    """A real, file-backed Dagster instance in a temporary DAGSTER_HOME."""
-    with instance_for_test(overrides={"telemetry": {"enabled": False}}) as test_instance:
-        yield test_instance
+    """A real Dagster instance (run, event and schedule storage in memory) per test."""
+    with DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral

@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from cdp_pipeline.defs.resources import WarehouseResource, warehouse_retry_policy
 from cdp_pipeline.warehouse.engine import make_engine
-from cdp_pipeline.warehouse.publish import read_table
-from cdp_pipeline_tests.warehouse.pgtools import postgres_url
+from cdp_pipeline.warehouse.publish import ADVISORY_LOCK_SQL, read_table
+from cdp_pipeline_tests.warehouse.pgtools import postgres_url, temporary_schema
 
 FRAME = pd.DataFrame({"person_id": pd.array(["p1", "p2"], dtype="string"), "score": [0.5, 0.25]})
 
@@ -85,7 +85,11 @@ def test_a_publish_hitting_a_locked_sqlite_file_is_retried_with_backoff_and_succ
     retries = events_of(result, DagsterEventType.STEP_UP_FOR_RETRY)
     assert len(retries) == 1
     chain = error_chain(retries[0].event_specific_data.error)
-    assert ("TransientWarehouseError", "PublishLockTimeout: another writer holds this warehouse (waited 0.2 s)") in chain
+    assert (
+        "TransientWarehouseError",
+        "cdp_pipeline.warehouse.errors.TransientWarehouseError: "
+        "PublishLockTimeout: another writer holds this warehouse (waited 0.2 s)",
+    ) in chain
     assert read_table(make_engine(url), "engagement_scores")["score"].tolist() == [0.5, 0.25]
 
 
@@ -113,3 +117,46 @@ def test_a_missing_postgres_database_fails_without_retry_and_without_showing_the
     assert 'database "cdp_no_such_database" does not exist' in failure.message
     all_text = " ".join(str(event) for event in instance.all_logs(result.run_id))
     assert "s3cr3t-pw" not in all_text
+
+
+@pytest.mark.postgres
+def test_a_publish_whose_database_connection_is_killed_recovers_on_retry(instance, postgres_skip_reason):
+    """The publisher's backend is terminated while it waits for the publish lock (a server
+    restart, as the publisher sees it); the step retries on a fresh connection and publishes."""
+    if postgres_skip_reason:
+        pytest.skip(postgres_skip_reason)
+    with temporary_schema() as url:
+        holder_engine, killed = make_engine(url), []
+        holder = holder_engine.connect()
+        holder.execute(text(ADVISORY_LOCK_SQL))
+        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
+
+        def kill_the_waiting_publisher():
+            # a separate autocommit session: inside a transaction pg_stat_activity is a frozen snapshot
+            with holder_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+                for _ in range(600):  # at most 30 s
+                    pids = watcher.execute(
+                        text("SELECT pid FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
+                        {"holder": holder_pid},
+                    ).scalars().all()
+                    if pids:
+                        watcher.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+                        killed.append(pids[0])
+                        holder.rollback()  # releases the lock for the retry
+                        return
+                    threading.Event().wait(0.05)
+
+        killer = threading.Thread(target=kill_the_waiting_publisher)
+        killer.start()
+        try:
+            warehouse = WarehouseResource(url=url.render_as_string(hide_password=False), publish_lock_timeout_s=20)
+            result = run_publish_job(instance, warehouse)
+        finally:
+            killer.join()
+            holder.close()
+            holder_engine.dispose()
+
+        assert len(killed) == 1
+        assert result.success
+        assert len(events_of(result, DagsterEventType.STEP_UP_FOR_RETRY)) == 1
+        assert read_table(make_engine(url), "engagement_scores")["score"].tolist() == [0.5, 0.25]

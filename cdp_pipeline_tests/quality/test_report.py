@@ -17,6 +17,7 @@ from cdp_pipeline.quality.report import (
     extract_validation,
     quarantine_reason_counts,
     render_report,
+    render_suite_outcome,
 )
 from cdp_pipeline.quality.rules import split_valid_rows
 from cdp_pipeline.quality.suites import validate_frame
@@ -113,6 +114,19 @@ def test_held_and_rejected_files_are_listed_with_their_messages_and_block_the_ex
     ) in text
 
 
+def test_a_rejected_file_alone_does_not_block_the_rest_of_the_extract():
+    rejected = FileAccounting(
+        "webinar/2026-11-04/attendees_2.csv", "2026-11-04", 0, 0, 0, 0, "rejected",
+        "webinar/2026-11-04/attendees_2.csv: missing required column(s) 'Email'",
+    )
+    fine = FileAccounting("webinar/2026-11-04/attendees_1.csv", "2026-11-04", 3, 3, 0, 0, "applied")
+    part = extract_validation("webinar_attendees", [rejected, fine], pd.DataFrame({"reason": []}))
+    text = render_report(ValidationRunSummary("run-11", [part]))
+    assert "## `webinar_attendees`: file(s) rejected, the rest proceeds" in text
+    assert "Blocked: none." in text
+    assert "(rejected): webinar/2026-11-04/attendees_2.csv: missing required column(s) 'Email'" in text
+
+
 def test_a_snapshot_still_held_from_an_earlier_run_keeps_the_extract_blocked():
     part = extract_validation(
         "crm_contacts", [], pd.DataFrame({"reason": []}),
@@ -140,3 +154,10 @@ def test_text_with_a_pipe_or_line_break_cannot_break_a_table():
 def test_a_summary_renders_the_same_after_a_json_round_trip(erasure_summary):
     data = json.loads(json.dumps(erasure_summary.to_dict()))
     assert render_report(data) == render_report(erasure_summary)
+
+
+def test_one_extracts_failed_expectations_render_alone_for_its_asset_check(erasure_summary):
+    text = render_suite_outcome(erasure_summary.extracts[0].suite)
+    assert text.startswith("**Expectation suite**:")
+    assert "`expect_compound_columns_to_be_unique`" in text
+    assert "j***@a***" in text and "jane.doe" not in text

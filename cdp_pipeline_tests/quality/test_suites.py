@@ -140,6 +140,13 @@ def test_a_key_repeated_within_a_drop_counts_every_copy(extract):
     assert outcome.success  # duplicates are dropped by ingest, the batch stays usable
 
 
+def test_rows_missing_their_key_are_not_counted_as_repeats():
+    frame = clean_frame(STORE_WEB_EVENTS)
+    frame.loc[[1, 2], "message_id"] = None
+    outcome = validate_frame(STORE_WEB_EVENTS, frame)
+    assert [f.expectation for f in outcome.failed] == ["expect_column_values_to_not_be_null"]
+
+
 @pytest.mark.parametrize("extract", [WEBINAR_ATTENDEES, CRM_CONTACTS], ids=lambda e: e.name)
 def test_the_same_key_in_two_drops_is_not_a_duplicate(extract):
     frame = clean_frame(extract)

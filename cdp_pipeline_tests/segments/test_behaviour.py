@@ -61,15 +61,15 @@ def test_webinar_counts_are_by_person_and_webinar_not_by_registration():
     )
 
 
-def test_orders_aov_and_categories_count_paid_and_partially_refunded_orders_only():
+def test_orders_aov_and_categories_ignore_voided_and_refunded_orders():
     lines = orders(
         [
             ("p", "o1", days_ago(10), 40.0, "Shoes"),
             ("p", "o1", days_ago(10), 40.0, "Socks"),  # total repeats on each line
             ("p", "o2", days_ago(20), 20.0, "Books"),
             ("p", "o3", days_ago(5), 999.0, "Garden", "refunded"),
-            ("p", "o5", days_ago(4), 999.0, "Garden", "pending"),
-            ("p", "o6", days_ago(3), 40.0, "Shoes", "partially_refunded"),
+            ("p", "o5", days_ago(4), 999.0, "Garden", "voided"),
+            ("p", "o6", days_ago(3), 40.0, "Shoes", "pending"),
             ("q", "o4", days_ago(5), 100.0, "Shoes"),
         ]
     )

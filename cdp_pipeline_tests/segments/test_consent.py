@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from cdp_pipeline.consent import best_sendable_email, derive_consent
+from cdp_pipeline.consent import best_sendable_email, derive_consent, with_person_ids
 
 REFERENCE = date(2026, 11, 20)
 
@@ -177,6 +177,15 @@ def test_event_recipients_match_addresses_in_the_identity_normal_form():
         event_rows=[(None, " Ann.Lee+promo@GMail.com", "BOUNCE_HARD", ts("2026-02-01"))],
     )
     assert statuses["status"].tolist() == ["bounced"]
+
+
+def test_record_level_frames_get_their_person_from_the_identity_map():
+    identity_map = pd.DataFrame({"source": ["crm", "store", "crm"],
+                                 "source_record_id": ["1", "1", "2"],
+                                 "person_id": ["p", "q", "r"]})
+    contacts = pd.DataFrame({"record_id": ["2", "1", "9"]})
+    found = with_person_ids(contacts, identity_map, "crm", "record_id")
+    assert found["person_id"].tolist()[:2] == ["r", "p"] and pd.isna(found["person_id"].iloc[2])
 
 
 def test_best_sendable_email_prefers_primary_then_most_recently_seen():

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from cdp_pipeline.warehouse.errors import describe_error, is_transient
+
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -20,14 +22,19 @@ def postgres_url() -> URL:
 
 
 def postgres_unavailable_reason() -> str | None:
-    """None when the server answers; otherwise why PostgreSQL tests must skip."""
+    """None when the server answers; why PostgreSQL tests must skip when none does.
+
+    A server that answers but refuses us (credentials, missing database) is an error, not a skip.
+    """
     engine = create_engine(postgres_url(), connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return None
-    except Exception as exc:  # any failure to reach the server means "no server answers"
-        return f"no PostgreSQL server answers at {postgres_url().render_as_string(hide_password=True)}: {type(exc).__name__}"
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        return f"no PostgreSQL server answers at {postgres_url().render_as_string(hide_password=True)}: {describe_error(exc)}"
     finally:
         engine.dispose()
 

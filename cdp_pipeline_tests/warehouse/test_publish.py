@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, inspect, text
 
 from cdp_pipeline.warehouse.publish import (
     PUBLICATIONS_TABLE,
@@ -135,6 +135,13 @@ def test_table_names_that_are_not_plain_identifiers_are_refused_before_any_write
         publish_tables(engine, {**run_tables(2), bad_name: run_tables(2)["profiles"]}, "run-2", published_at=REFERENCE)
 
     assert set(read_table(engine, "profiles")["run"]) == {1}
+
+
+def test_columns_named_like_sql_keywords_are_quoted_not_refused(engine):
+    frame = pd.DataFrame({"order": [1, 2], "user": ["a", "b"], "select": [True, False]})
+    publish_tables(engine, {"orders": frame}, "run-1", published_at=REFERENCE)
+
+    assert read_table(engine, "orders")["order"].tolist() == [1, 2]
 
 
 def test_column_names_that_are_not_plain_identifiers_are_refused(engine):

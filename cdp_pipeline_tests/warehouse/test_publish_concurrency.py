@@ -130,3 +130,52 @@ def test_a_publisher_killed_with_sigkill_leaves_the_last_complete_run_and_the_ne
 
     assert set(read_table(engine, "profiles")["run"]) == {100}
     assert not [name for name in table_names(engine) if name.startswith("_stage_")]
+
+
+@pytest.mark.postgres
+def test_an_analyst_transaction_left_open_delays_the_swap_only_in_short_waits_then_it_lands(postgres_schema_url):
+    engine = make_engine(postgres_schema_url)
+    publish_tables(engine, run_tables(1), "run-1", published_at=REFERENCE)
+    analyst, reader_waits = engine.connect(), []
+    analyst.execute(text("SELECT count(*) FROM profiles"))  # holds its lock until the transaction ends
+    release = threading.Timer(3.0, analyst.rollback)
+    release.start()
+
+    def other_reader():
+        with engine.connect() as conn:
+            for _ in range(10):
+                started = time.perf_counter()
+                conn.execute(text("SELECT count(*) FROM profiles"))
+                conn.rollback()
+                reader_waits.append(time.perf_counter() - started)
+                time.sleep(0.3)
+
+    reader = threading.Thread(target=other_reader)
+    reader.start()
+    try:
+        report = publish_tables(engine, run_tables(2), "run-2", published_at=REFERENCE)
+    finally:
+        release.join()
+        reader.join()
+        analyst.close()
+
+    assert set(read_table(engine, "profiles")["run"]) == {2}
+    assert report.swap_seconds >= 2.0
+    assert max(reader_waits) < 2.5, "queries queue behind a waiting swap for at most one attempt"
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_reader_transaction_that_never_ends_makes_the_publish_give_up_transiently_leaving_the_old_run(postgres_schema_url):
+    engine = make_engine(postgres_schema_url)
+    publish_tables(engine, run_tables(1), "run-1", published_at=REFERENCE)
+    with engine.connect() as analyst:
+        analyst.execute(text("SELECT count(*) FROM profiles"))
+        with pytest.raises(PublishLockTimeout, match="2 swap attempts") as raised:
+            publish_tables(engine, run_tables(2), "run-2", published_at=REFERENCE, swap_attempts=2)
+        analyst.rollback()
+
+    assert is_transient(raised.value)
+    assert set(read_table(engine, "profiles")["run"]) == {1}
+    assert not [name for name in table_names(engine) if name.startswith("_stage_")]
+    engine.dispose()
