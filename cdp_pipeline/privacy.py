@@ -8,8 +8,12 @@ import re
 import pandas as pd
 
 EMAIL_PATTERN = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)*", re.UNICODE)
-# Seven or more digits, allowing the separators people type: +34 612 34 56 78, (555) 010-0199
-PHONE_PATTERN = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
+# Seven or more digits, allowing the separators people type: +34 612 34 56 78, (555) 010-0199;
+# dates and times (2026-11-02, 02/11/2026 10:00) are not phone numbers.
+PHONE_PATTERN = re.compile(
+    r"(?<![\w:/-])(?!\d{4}-\d{2}-\d{2})(?!\d{1,2}/\d{1,2}/\d{4})"
+    r"\+?\(?\d[\d\s().-]{5,}\d(?![\w:/-])"
+)
 
 
 def mask_email(email: str | None) -> str | None:

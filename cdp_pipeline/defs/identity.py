@@ -1,13 +1,15 @@
-"""Identity group: who is who across sources, erasure, golden records, attributed activity."""
+"""Identity group: who is who across sources, golden records with consent, attributed activity."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
 
-from cdp_pipeline.defs.common import OWNERS, IngestedExtract, PipelineSettings
+from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
-from cdp_pipeline.defs.resources import WarehouseResource
+from cdp_pipeline.defs.resources import StateResource, WarehouseResource
 
 IDENTITY_SOURCES = (
     "crm_contacts",
@@ -20,42 +22,81 @@ IDENTITY_SOURCES = (
 ERASURE_LEDGER_FILE = "erasure_ledger.parquet"
 
 
-def _tables(ingested: dict[str, IngestedExtract]) -> dict[str, pd.DataFrame]:
-    return {name: extract.table for name, extract in ingested.items()}
+@dataclass
+class PersonActivity:
+    """Source rows that belong to a person, each with its ``person_id`` (erased persons gone)."""
+
+    email_events: pd.DataFrame  # crm_email_events + person_id + is_machine, machine_reason
+    orders: pd.DataFrame  # store_orders (one row per line) + person_id
+    web_events: pd.DataFrame  # store_web_events + person_id (a cookie's past counts once known)
+    webinar_registrations: pd.DataFrame  # webinar_attendees + person_id
+    crm_contacts: pd.DataFrame  # + person_id, for consent signals
+    store_customers: pd.DataFrame  # + person_id, for consent signals
+
+
+def _previous_identity_map(warehouse: WarehouseResource) -> pd.DataFrame | None:
+    from sqlalchemy import inspect
+
+    if not inspect(warehouse.engine).has_table("identity_map"):
+        return None
+    return warehouse.read("identity_map")
+
+
+def _erasure_ledger(state: StateResource, requests: pd.DataFrame) -> pd.DataFrame:
+    """Hashes of every address ever asked to be erased: kept so re-delivered data stays erased."""
+    from cdp_pipeline.erasure import LEDGER_COLUMN, ledger_hashes, request_hashes
+
+    path = state.folder / ERASURE_LEDGER_FILE
+    previous = pd.read_parquet(path) if path.exists() else None
+    hashes = sorted(ledger_hashes(previous) | request_hashes(requests))
+    ledger = pd.DataFrame({LEDGER_COLUMN: pd.Series(hashes, dtype="string")})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_suffix(".tmp")
+    ledger.to_parquet(staged, index=False)
+    staged.replace(path)
+    return ledger
 
 
 @dg.asset(
     group_name="identity",
     kinds={"pandas", "scipy"},
     owners=OWNERS,
-    ins={name: dg.AssetIn(name) for name in IDENTITY_SOURCES},
+    ins={**{name: dg.AssetIn(name) for name in IDENTITY_SOURCES}, "erasure_requests": dg.AssetIn()},
     description=(
         "Links every identity record (CRM contact, webinar registration, store account, order, "
         "browser cookie) to a person: deterministic links on shared identifiers, Fellegi–Sunter "
         "links on names and addresses with weights estimated by EM, guards against over-merging, "
-        "connected components, and person ids kept stable from the previous run's identity_map."
+        "connected components, ids kept stable from the previous run's `identity_map`. Persons "
+        "an erasure request resolves to (now or in any earlier run) are left out entirely."
     ),
 )
 def identity_resolution(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, **ingested: IngestedExtract
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    state: StateResource,
+    erasure_requests: IngestedExtract,
+    **sources: IngestedExtract,
 ):
-    from cdp_pipeline.identity import resolve_identities
+    from cdp_pipeline.identity.resolve import resolve_identities
 
-    previous = warehouse.read_table_if_exists("identity_map")
-    resolution = resolve_identities(_tables(ingested), previous_identity_map=previous)
+    ledger = _erasure_ledger(state, erasure_requests.table)
+    resolution = resolve_identities(
+        {name: extract.table for name, extract in sources.items()},
+        previous_identity_map=_previous_identity_map(warehouse),
+        erased_email_hashes=set(ledger.iloc[:, 0]),
+    )
     identity_map = resolution.identity_map
     persons = identity_map["person_id"].nunique()
+    context.log.info(f"{len(identity_map)} identity records resolved to {persons} persons")
     return dg.Output(
         resolution,
         metadata={
             "dagster/row_count": dg.MetadataValue.int(len(identity_map)),
-            "records": dg.MetadataValue.int(len(identity_map)),
             "persons": dg.MetadataValue.int(persons),
             "records_per_person": round(len(identity_map) / max(persons, 1), 3),
             "records_by_source": json_metadata(identity_map["source"].value_counts().to_dict()),
-            "records_by_match_rule": json_metadata(
-                identity_map["match_rule"].value_counts().to_dict()
-            ),
+            "records_by_match_rule": json_metadata(identity_map["match_rule"].value_counts().to_dict()),
+            "erasure_ledger_hashes": dg.MetadataValue.int(len(ledger)),
             "diagnostics": json_metadata(resolution.diagnostics),
         },
     )
@@ -65,37 +106,128 @@ def identity_resolution(
     group_name="identity",
     kinds={"pandas"},
     owners=OWNERS,
-    ins={"identity_resolution": dg.AssetIn(), "erasure_requests": dg.AssetIn()},
     description=(
-        "Persons to erase: those any erasure request's address resolves to, now or in any "
-        "earlier run (a ledger of one-way hashes keeps re-delivered data erased). Only the "
-        "hashes are stored."
+        "One row per identity record: its source, id, person and why it joined that person "
+        "(`match_rule`, `match_confidence`). Published as `identity_map`."
     ),
 )
-def erased_persons(
-    context: dg.AssetExecutionContext,
-    settings: PipelineSettings,
-    identity_resolution,
-    erasure_requests: IngestedExtract,
-):
-    from cdp_pipeline.erasure import apply_erasure
-
-    ledger_path = settings.state_path / ERASURE_LEDGER_FILE
-    ledger = pd.read_parquet(ledger_path) if ledger_path.exists() else None
-    erased, new_ledger = apply_erasure(
-        identity_resolution.identity_map,
-        identity_resolution.profile_emails_hint,
-        erasure_requests.table,
-        ledger,
-    )
-    ledger_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ledger_path.with_suffix(".tmp")
-    new_ledger.to_parquet(tmp, index=False)
-    tmp.replace(ledger_path)
+def identity_map(identity_resolution) -> dg.Output:
+    table = identity_resolution.identity_map
     return dg.Output(
-        frozenset(erased),
+        table,
+        metadata=frame_metadata(
+            table, mean_match_confidence=float(table["match_confidence"].mean()) if len(table) else 0.0
+        ),
+    )
+
+
+@dg.asset(
+    group_name="identity",
+    kinds={"pandas"},
+    owners=OWNERS,
+    ins={
+        "identity_resolution": dg.AssetIn(),
+        **{name: dg.AssetIn(name) for name in IDENTITY_SOURCES},
+    },
+    description=(
+        "Every email event, order line, web event and webinar registration with the person it "
+        "belongs to; a cookie's anonymous past counts for its person once it identifies. Email "
+        "opens and clicks carry `is_machine` (privacy proxies, security scanners) and its reason."
+    ),
+)
+def person_activity(identity_resolution, **sources: IngestedExtract) -> dg.Output:
+    from cdp_pipeline.consent import with_person_ids
+    from cdp_pipeline.identity.attach import attribute_events
+    from cdp_pipeline.models.human_engagement import flag_machine_engagement
+
+    tables = {name: extract.table for name, extract in sources.items()}
+    attributed = attribute_events(identity_resolution, tables)
+    identity = identity_resolution.identity_map
+    known = {name: frame[frame["person_id"].notna()] for name, frame in attributed.items()}
+    activity = PersonActivity(
+        email_events=flag_machine_engagement(known["crm_email_events"]),
+        orders=known["store_orders"],
+        web_events=known["store_web_events"],
+        webinar_registrations=known["webinar_attendees"],
+        crm_contacts=with_person_ids(tables["crm_contacts"], identity, "crm", "record_id"),
+        store_customers=with_person_ids(tables["store_customers"], identity, "store", "customer_id"),
+    )
+    events = activity.email_events
+    responses = events["event_type"].isin(["OPEN", "CLICK"])
+    return dg.Output(
+        activity,
         metadata={
-            "persons_erased": dg.MetadataValue.int(len(erased)),
-            "ledger_hashes": dg.MetadataValue.int(len(new_ledger)),
+            "dagster/row_count": dg.MetadataValue.int(
+                len(events) + len(activity.orders) + len(activity.web_events) + len(activity.webinar_registrations)
+            ),
+            "attribution_rate": json_metadata(
+                {name: round(float(frame["person_id"].notna().mean()), 4) if len(frame) else None
+                 for name, frame in attributed.items()}
+            ),
+            "machine_share_of_opens_and_clicks": round(float(events.loc[responses, "is_machine"].mean()), 4)
+            if responses.any() else 0.0,
+            "machine_reasons": json_metadata(events.loc[responses & events["is_machine"], "machine_reason"].value_counts().to_dict()),
         },
+    )
+
+
+@dg.multi_asset(
+    group_name="identity",
+    outs={
+        "profiles": dg.AssetOut(
+            kinds={"pandas"},
+            owners=OWNERS,
+            description=(
+                "One golden record per person (survivorship: freshest non-empty value from the "
+                "most trusted source), activity counts, and consent: `email_consent`, "
+                "`consent_updated_at`, `consent_source`, `sendable`. Published as `profiles`."
+            ),
+        ),
+        "profile_emails": dg.AssetOut(
+            kinds={"pandas"},
+            owners=OWNERS,
+            description=(
+                "Every normalised address of every person with first/last seen and status "
+                "(active, bounced, unsubscribed, invalid). Published as `profile_emails`."
+            ),
+        ),
+    },
+    ins={"identity_resolution": dg.AssetIn(), "person_activity": dg.AssetIn(), "landing_drops": dg.AssetIn()},
+)
+def golden_records(identity_resolution, person_activity: PersonActivity, landing_drops):
+    from cdp_pipeline.consent import derive_consent
+    from cdp_pipeline.identity.golden import build_golden_records
+
+    frames = {
+        "crm_contacts": person_activity.crm_contacts,
+        "store_customers": person_activity.store_customers,
+        "webinar_attendees": person_activity.webinar_registrations,
+        "store_orders": person_activity.orders,
+        "store_web_events": person_activity.web_events,
+        "crm_email_events": person_activity.email_events,
+    }
+    profiles, emails = build_golden_records(identity_resolution, frames)
+    profiles, emails = derive_consent(
+        profiles,
+        emails,
+        person_activity.crm_contacts,
+        person_activity.store_customers,
+        person_activity.webinar_registrations,
+        person_activity.email_events,
+        reference_date=landing_drops,
+    )
+    yield dg.Output(
+        profiles,
+        output_name="profiles",
+        metadata=frame_metadata(
+            profiles,
+            sendable=dg.MetadataValue.int(int(profiles["sendable"].sum())),
+            customers=dg.MetadataValue.int(int(profiles["is_customer"].sum())),
+            consent=json_metadata(profiles["email_consent"].value_counts().to_dict()),
+        ),
+    )
+    yield dg.Output(
+        emails,
+        output_name="profile_emails",
+        metadata=frame_metadata(emails, status=json_metadata(emails["status"].value_counts().to_dict())),
     )

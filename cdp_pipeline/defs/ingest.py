@@ -1,20 +1,19 @@
-"""Ingest group: one asset per extract, each with its quality checks.
+"""Ingest group: the landing folder's complete drops, and one asset per extract with its checks.
 
-An asset reads every complete drop of its extract not yet processed, quarantines bad rows,
-applies snapshot or increment semantics and commits its state; its output is the current
-accumulated table. Checks run in the same step so that a failed blocking check stops every
-downstream asset of the run.
+An extract's asset reads every complete drop not yet processed, quarantines bad rows, applies
+snapshot or increment semantics and commits its state; its output is the current accumulated
+table. Its checks run in the same step, so a failed blocking check stops every downstream
+asset of the run and nothing is published.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 import dagster as dg
 import pandas as pd
 
-from cdp_pipeline.defs.common import OWNERS, PipelineSettings, IngestedExtract
+from cdp_pipeline.defs.common import OWNERS, IngestedExtract, IngestGuards
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
+from cdp_pipeline.defs.resources import LandingResource, StateResource
 from cdp_pipeline.extracts import ALL_EXTRACTS, Extract
 from cdp_pipeline.privacy import mask_text
 
@@ -23,8 +22,8 @@ HELD_CHECK = "no_file_held"
 EXPECTATIONS_CHECK = "accepted_rows_meet_expectations"
 
 
-def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
-    checks = [
+def _check_specs(extract: Extract) -> list[dg.AssetCheckSpec]:
+    return [
         dg.AssetCheckSpec(
             ACCOUNTING_CHECK,
             asset=extract.name,
@@ -36,19 +35,21 @@ def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
             asset=extract.name,
             blocking=True,
             description=(
-                "No file is held: a snapshot that lost too many records or a file with too "
-                "large a quarantined share stops the run until an operator accepts it "
-                "(`cdp accept <file>`)."
+                "No file waits for an operator: a snapshot that lost too many records, or a file "
+                "with too large a share quarantined, is held (the previous snapshot stays in "
+                "force) and stops the run until `cdp accept <file>`."
             ),
         ),
         dg.AssetCheckSpec(
             EXPECTATIONS_CHECK,
             asset=extract.name,
             blocking=True,
-            description="great-expectations suite on the rows this run accepted.",
+            description="The great-expectations suite holds on the rows this run accepted.",
         ),
     ]
 
+
+def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
     @dg.asset(
         name=extract.name,
         group_name="ingest",
@@ -56,73 +57,74 @@ def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
         owners=OWNERS,
         description=(
             f"{extract.description} Reads `{extract.source}/<date>/{extract.pattern}` "
-            f"({extract.kind.value}); natural key {', '.join(extract.natural_key)}."
+            f"({extract.kind.value}); natural key ({', '.join(extract.natural_key)})."
         ),
-        check_specs=checks,
+        check_specs=_check_specs(extract),
         deps=["landing_drops"],
     )
-    def ingest_asset(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    def ingest_asset(
+        context: dg.AssetExecutionContext,
+        landing: LandingResource,
+        state: StateResource,
+        guards: IngestGuards,
+    ):
         from cdp_pipeline.ingest.accumulate import ingest_extract
+        from cdp_pipeline.ingest.state import StateStore
+        from cdp_pipeline.quality.report import extract_validation, render_suite_outcome
         from cdp_pipeline.quality.suites import validate_frame
+        from cdp_pipeline.runner import accepted_files
 
         outcome = ingest_extract(
             extract,
-            settings.landing_path,
-            settings.state_store(),
-            accept=settings.accepted_files(),
-            max_quarantine_share=settings.max_quarantine_share,
-            max_snapshot_loss=settings.max_snapshot_loss,
+            landing.folder,
+            StateStore(state.folder),
+            accept=accepted_files(state.folder),
+            max_quarantine_share=guards.max_quarantine_share,
+            max_snapshot_loss=guards.max_snapshot_loss,
         )
-        new_rows = _rows_of_this_run(outcome)
-        suite = validate_frame(extract, new_rows)
+        read_files = {r.file for r in outcome.file_reports}
+        suite = validate_frame(extract, outcome.table[outcome.table["_file"].isin(read_files)])
         outcome.commit()
 
-        reports = [r.as_dict() if hasattr(r, "as_dict") else dict(vars(r)) for r in outcome.file_reports]
-        for report in reports:
-            context.log.info(mask_text(_describe_file(report)))
-        reasons = Counter(
-            reason
-            for joined in outcome.quarantine["reason"].astype(str)
-            for reason in joined.split("; ")
+        validation = extract_validation(
+            extract.name,
+            outcome.file_reports,
+            outcome.quarantine,
+            suite,
+            outcome.held,
+            outcome.deleted_records,
         )
+        for report in outcome.file_reports:
+            context.log.info(mask_text(_describe(report)))
         yield dg.Output(
-            IngestedExtract(
-                table=outcome.table,
-                quarantine=outcome.quarantine,
-                file_reports=reports,
-                suite=suite.to_dict(),
-                held=list(outcome.held),
-            ),
+            IngestedExtract(outcome.table, outcome.quarantine, validation),
             metadata=frame_metadata(
                 outcome.table,
-                files_processed=len(reports),
+                files_read=len(outcome.file_reports),
                 new_rows=dg.MetadataValue.int(int(outcome.new_rows)),
                 rows_quarantined=dg.MetadataValue.int(len(outcome.quarantine)),
                 records_deleted_at_source=dg.MetadataValue.int(int(outcome.deleted_records)),
                 files_held=dg.MetadataValue.int(len(outcome.held)),
-                quarantine_reasons=json_metadata(dict(reasons.most_common(20))),
+                quarantine_reasons=json_metadata(validation.quarantine_reasons),
             ),
         )
-        unbalanced = [
-            r for r in reports
-            if r["rows_read"] != r["accepted"] + r["quarantined"] + r["duplicates"]
-        ]
+        unbalanced = [f.file for f in validation.files if not f.balances]
         yield dg.AssetCheckResult(
             check_name=ACCOUNTING_CHECK,
             passed=not unbalanced,
             metadata={
-                "files": len(reports),
-                "rows_read": sum(r["rows_read"] for r in reports),
-                "accepted": sum(r["accepted"] for r in reports),
-                "quarantined": sum(r["quarantined"] for r in reports),
-                "duplicates": sum(r["duplicates"] for r in reports),
-                "unbalanced_files": json_metadata([r["file"] for r in unbalanced]),
+                "files": len(validation.files),
+                "rows_read": sum(f.rows_read for f in validation.files),
+                "accepted": sum(f.accepted for f in validation.files),
+                "quarantined": sum(f.quarantined for f in validation.files),
+                "duplicates": sum(f.duplicates for f in validation.files),
+                "unbalanced_files": json_metadata(unbalanced),
             },
         )
         yield dg.AssetCheckResult(
             check_name=HELD_CHECK,
             passed=not outcome.held,
-            metadata={"held_files": json_metadata([mask_text(str(h)) for h in outcome.held])},
+            metadata={"held": json_metadata([{k: str(v) for k, v in h.items()} for h in outcome.held])},
             description=(
                 "Held files wait for `cdp accept <file>`; the previous snapshot stays in force."
                 if outcome.held
@@ -132,25 +134,22 @@ def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
         yield dg.AssetCheckResult(
             check_name=EXPECTATIONS_CHECK,
             passed=bool(suite.success),
-            metadata={"expectations": json_metadata(suite.to_dict())},
+            severity=dg.AssetCheckSeverity.ERROR if not suite.success else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "failed_expectations": dg.MetadataValue.md(render_suite_outcome(suite) or "none"),
+                "outcome": json_metadata(suite.to_dict()),
+            },
         )
 
     return ingest_asset
 
 
-def _rows_of_this_run(outcome) -> pd.DataFrame:
-    """The accepted rows that arrived with the files this run read."""
-    files = {r.file if hasattr(r, "file") else r["file"] for r in outcome.file_reports}
-    return outcome.table[outcome.table["_file"].isin(files)]
-
-
-def _describe_file(report: dict) -> str:
-    status = report.get("status", "applied")
+def _describe(report) -> str:
     text = (
-        f"{report['file']}: {status}; read {report['rows_read']}, accepted {report['accepted']}, "
-        f"quarantined {report['quarantined']}, duplicates {report['duplicates']}"
+        f"{report.file}: {report.status}; read {report.rows_read}, accepted {report.accepted}, "
+        f"quarantined {report.quarantined}, duplicates {report.duplicates}"
     )
-    return f"{text}; {report['error']}" if report.get("error") else text
+    return f"{text}; {report.error}" if report.error else text
 
 
 @dg.asset(
@@ -158,27 +157,27 @@ def _describe_file(report: dict) -> str:
     kinds={"filesystem"},
     owners=OWNERS,
     description=(
-        "The complete drops (date folders holding `_SUCCESS`) in the landing folder. "
-        "The newest one's date is the run's reference date: nothing reads the wall clock."
+        "The complete drops (date folders holding `_SUCCESS`) of the landing folder. The newest "
+        "one's date is the run's reference date: no result depends on the wall clock."
     ),
 )
-def landing_drops(context: dg.AssetExecutionContext, settings: PipelineSettings):
+def landing_drops(landing: LandingResource) -> dg.Output:
     from cdp_pipeline.ingest.landing import complete_drops
 
-    drops = complete_drops(settings.landing_path)
+    drops = complete_drops(landing.folder)
     if not drops:
-        raise dg.Failure(
-            f"no complete drop in the landing folder {settings.landing_path}",
-            allow_retries=False,
-        )
-    reference_date = max(d.date for d in drops)
+        raise dg.Failure(f"no complete drop in the landing folder {landing.folder}", allow_retries=False)
     frame = pd.DataFrame({"source": [d.source for d in drops], "date": [d.date for d in drops]})
+    reference_date = frame["date"].max()
     return dg.Output(
         reference_date,
         metadata={
             "reference_date": str(reference_date),
             "complete_drops": len(drops),
             "drops_by_source": json_metadata(frame.groupby("source")["date"].count().to_dict()),
+            "newest_by_source": json_metadata(
+                frame.groupby("source")["date"].max().astype(str).to_dict()
+            ),
         },
     )
 

@@ -1,24 +1,26 @@
-"""Quality group: the quarantine table and the human-readable validation report of a run."""
+"""Quality group: the quarantine table and the run's human-readable validation report."""
 
 from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
 
-from cdp_pipeline.defs.common import OWNERS, IngestedExtract, PipelineSettings
+from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
+from cdp_pipeline.defs.resources import StateResource
 from cdp_pipeline.extracts import ALL_EXTRACTS
 
 INGEST_INS = {e.name: dg.AssetIn(e.name) for e in ALL_EXTRACTS}
 QUARANTINE_FILE = "quarantine.parquet"
 QUARANTINE_KEY = ["source", "file", "line"]
+QUARANTINE_COLUMNS = ["source", "file", "line", "reason", "drop_date", "raw"]
 
 
 def accumulate_quarantine(previous: pd.DataFrame | None, new_rows: list[pd.DataFrame]) -> pd.DataFrame:
-    """All rows ever rejected, once each: a re-delivered bad row is not counted twice."""
-    frames = [f for f in [previous, *new_rows] if f is not None and len(f)]
+    """Every row ever rejected, once: a re-delivered bad row is not counted twice."""
+    frames = [f[QUARANTINE_COLUMNS] for f in [previous, *new_rows] if f is not None and len(f)]
     if not frames:
-        return pd.DataFrame(columns=["source", "file", "line", "reason", "drop_date", "raw"])
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
     combined = pd.concat(frames, ignore_index=True)
     return combined.drop_duplicates(subset=QUARANTINE_KEY, keep="first").reset_index(drop=True)
 
@@ -29,25 +31,24 @@ def accumulate_quarantine(previous: pd.DataFrame | None, new_rows: list[pd.DataF
     owners=OWNERS,
     ins=INGEST_INS,
     description=(
-        "Every input row the pipeline could not use, with source, file, line, the failed rule "
-        "and the raw row (emails and phones masked). Published as the `quarantine` table."
+        "Every input row the pipeline could not use: source, file, line, the failed rule(s) and "
+        "the raw row with emails and phone numbers masked. Published as `quarantine`."
     ),
 )
-def quarantine(context: dg.AssetExecutionContext, settings: PipelineSettings, **ingested: IngestedExtract):
-    path = settings.state_path / QUARANTINE_FILE
+def quarantine(state: StateResource, **ingested: IngestedExtract) -> dg.Output:
+    path = state.folder / QUARANTINE_FILE
     previous = pd.read_parquet(path) if path.exists() else None
     table = accumulate_quarantine(previous, [i.quarantine for i in ingested.values()])
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    table.to_parquet(tmp, index=False)
-    tmp.replace(path)
-    by_source = table.groupby("source").size().to_dict() if len(table) else {}
+    staged = path.with_suffix(".tmp")
+    table.to_parquet(staged, index=False)
+    staged.replace(path)
     return dg.Output(
         table,
         metadata=frame_metadata(
             table,
             new_rows=dg.MetadataValue.int(sum(len(i.quarantine) for i in ingested.values())),
-            rows_by_source=json_metadata(by_source),
+            rows_by_source=json_metadata(table["source"].value_counts().to_dict()),
         ),
     )
 
@@ -56,20 +57,20 @@ def quarantine(context: dg.AssetExecutionContext, settings: PipelineSettings, **
     group_name="quality",
     kinds={"markdown", "great_expectations"},
     owners=OWNERS,
-    ins=INGEST_INS,
+    ins={**INGEST_INS, "landing_drops": dg.AssetIn()},
     description=(
-        "The run's validation report: per file the row accounting, held and rejected files, "
-        "top quarantine reasons and failed expectations with masked examples."
+        "The run's validation report (open it from the run or this asset's metadata): per file "
+        "the row accounting, held and rejected files, top quarantine reasons and failed "
+        "expectations with masked examples."
     ),
 )
-def validation_report(context: dg.AssetExecutionContext, **ingested: IngestedExtract) -> dg.Output:
+def validation_report(context: dg.AssetExecutionContext, landing_drops, **ingested: IngestedExtract) -> dg.Output:
     from cdp_pipeline.quality.report import ValidationRunSummary, render_report
 
-    summary = ValidationRunSummary.from_ingest(
-        {
-            name: (i.suite, i.file_reports, i.quarantine)
-            for name, i in ingested.items()
-        }
+    summary = ValidationRunSummary(
+        run_id=context.run_id,
+        extracts=[i.validation for i in ingested.values()],
+        reference_date=str(landing_drops),
     )
     report = render_report(summary)
     return dg.Output(report, metadata={"report": dg.MetadataValue.md(report)})

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.identity.normalize import on_unique
+from cdp_pipeline.identity.normalize import ROLE_LOCAL_PARTS, on_unique
 
 NULL = -1
-NAME_SIMILAR = 0.9  # Jaro-Winkler above this is a typo, not another name (jon/john 0.93, ana/eva 0.78)
+NAME_SIMILAR = 0.9  # surnames: Jaro-Winkler above this is a typo (smith/smiht 0.96), not another family
 STREET_SIMILAR = 0.88
 EMPLOYER_SIMILAR = 0.9
 DOMAIN_TYPO_SIMILAR = 0.92  # quantumcloud.de / qunatumcloud.de; unrelated domains score far lower
@@ -70,7 +70,9 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "email_local": Coded.of(records["email_local"]),
         "email_domain": Coded.of(records["email_domain"]),
         "local_distinctive": (letters.str.len() >= 4).fillna(False).to_numpy(bool)
-        & ~name_built_local(records["email_local"], first, records["last_fold"]),
+        & ~name_built_local(records["email_local"], first, records["last_fold"])
+        & ~name_built_local(records["email_local"], records["first_canon"], records["last_fold"])
+        & ~records["email_local"].isin(ROLE_LOCAL_PARTS).fillna(False).to_numpy(bool),
         "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
         "surname_key": Coded.of(records["last_fold"].str.replace(" ", "", regex=False)),
     }
@@ -118,10 +120,39 @@ def similarity(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def _is_typo(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """One slip of the keyboard (two in a long name), same first letter, and not a name pair
+    that differs only by a gendered ending (mario/maria, daniel/daniela)."""
+    from rapidfuzz import distance, process
+
+    edits = np.asarray(process.cpdist(left.tolist(), right.tolist(), scorer=distance.OSA.distance, workers=-1))
+    shortest = np.minimum(np.strings.str_len(left), np.strings.str_len(right))
+    close = (edits <= 1) | ((edits <= 2) & (shortest >= 8))
+    same_start = np.strings.slice(left, 0, 1) == np.strings.slice(right, 0, 1)
+    stem_l = np.strings.rstrip(left, "aeio")
+    stem_r = np.strings.rstrip(right, "aeio")
+    ending_l = np.strings.slice(left, np.strings.str_len(stem_l), None)
+    ending_r = np.strings.slice(right, np.strings.str_len(stem_r), None)
+    gendered = (stem_l == stem_r) & (ending_l != ending_r)
+    return close & same_start & ~gendered
+
+
+def first_name_typos(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_is_typo`` per pair, computed once per distinct pair of differing names."""
+    ca, cb = c.codes[a], c.codes[b]
+    out = np.zeros(len(a), dtype=bool)
+    todo = (ca >= 0) & (cb >= 0) & (ca != cb)
+    if todo.any():
+        width = np.int64(len(c.values) + 1)
+        keys, inverse = np.unique(ca[todo] * width + cb[todo], return_inverse=True)
+        out[todo] = _is_typo(c.values[keys // width], c.values[keys % width])[inverse]
+    return out
+
+
 def first_name_levels(f, a, b) -> np.ndarray:
     """4 same name, 3 nickname-equivalent, 2 typo, 1 initial-compatible, 0 different."""
     initial = (f["first_is_initial"][a] | f["first_is_initial"][b]) & _eq(f["initial"], a, b)
-    similar = similarity(f["first"], a, b) >= NAME_SIMILAR
+    similar = first_name_typos(f["first"], a, b)
     return np.select(
         [_null(f["first"], a, b), _eq(f["first"], a, b), _eq(f["canon"], a, b), similar, initial],
         [NULL, 4, 3, 2, 1], 0,

@@ -5,10 +5,16 @@
   are sorted and each is paired with its next ``window`` neighbours only (sorted neighbourhood),
   so a huge block (every "john smith") costs ``n * window`` pairs, not ``n²``: cost stays linear.
 * ``u`` (chance a level occurs between two different people) comes from random record pairs,
-  which are almost all non-matches; for exact name agreement it is the name's own frequency
-  (agreeing on "smith" is weaker evidence than agreeing on "zwicky").
-* ``m`` (chance a level occurs between two records of the same person) and the match prior are
-  estimated by EM on the blocked pairs, so nothing is hand-set beyond the starting point.
+  which are almost all non-matches; for exact name and birth-date agreement it is the value's
+  own frequency (agreeing on "smith" is weaker evidence than agreeing on "zwicky").
+* ``m`` (chance a level occurs between two records of the same person) is measured on pairs
+  that share an identifier (labels the data gives for free); for the identifier comparisons
+  themselves (email, phone) it is estimated by EM on the blocked pairs. Nothing is hand-set.
+* The prior (chance two random records are one person) comes from the clusters, not from the
+  blocked pairs; see ``resolve._probabilistic_links``.
+* Country agreement is not counted (it follows from the name, phone and address), nor are
+  email local parts that merely spell the name (namesakes share them): the model's
+  independence assumption would count that evidence twice.
 """
 
 from __future__ import annotations
@@ -90,10 +96,6 @@ def _level_counts(levels: pd.DataFrame, weights: np.ndarray | None = None) -> di
 def _probabilities(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Smoothed level frequencies: no level is impossible."""
     return {k: (c + 0.5) / (c.sum() + 0.5 * len(c)) for k, c in counts.items()}
-
-
-def _level_probabilities(levels: pd.DataFrame, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    return _probabilities(_level_counts(levels, weights))
 
 
 def estimate_u(features: dict, n: int, sample_pairs: int, seed: int) -> dict[str, np.ndarray]:
@@ -239,7 +241,8 @@ def score_candidates(records: pd.DataFrame, group: np.ndarray, window: int, u_sa
     if len(pairs) == 0:
         return pairs.assign(log2_bayes_factor=np.zeros(0)), compare_pairs(features, pairs["a"], pairs["b"]), None
     levels = compare_pairs(features, pairs["a"].to_numpy(), pairs["b"].to_numpy())
-    u = estimate_u(features, len(records), u_sample_pairs, seed)
+    # Enough random pairs to measure u, without spending more on a small run than on its records.
+    u = estimate_u(features, len(records), min(u_sample_pairs, 100 * len(records)), seed)
     tf_u = _tf_u(records, pairs, levels)
     la, lb = labelled_pairs(group)
     m_counts, learn = {}, tuple(COMPARISONS)

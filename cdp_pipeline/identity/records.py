@@ -14,7 +14,6 @@ import pandas as pd
 
 from cdp_pipeline.identity import normalize as nz
 
-SOURCES = ("crm", "webinar", "store", "order", "web")
 # Survivorship trust: a CRM contact is curated, a store account is typed by its owner, a webinar
 # form is typed in a hurry, an order's billing name may be someone else's, a cookie's traits least.
 SOURCE_TRUST = {"crm": 5, "store": 4, "webinar": 3, "order": 2, "web": 1}

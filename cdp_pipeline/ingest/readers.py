@@ -8,6 +8,8 @@ nothing is silently lost.
 CSV rows are located with one vectorised pass over the bytes (quotes toggle a state, newlines
 and delimiters outside quotes separate records and fields) so every row knows the physical line
 it starts on, even when quoted fields hold newlines; pandas' C parser then splits the fields.
+Only a file whose quotes do not pair up (a stray quote, a line cut inside quotes) is read row by
+row with the csv module. JSON lines go through pyarrow's C++ reader.
 """
 
 from __future__ import annotations
@@ -214,8 +216,6 @@ def _split_fields(body: bytes, encoding: str, delimiter: str, width: int) -> pd.
     )
 
 
-
-
 def _unique_names(names: list[str]) -> list[str]:
     """Header names made unique (a repeated header keeps its first column canonical)."""
     seen: dict[str, int] = {}
@@ -318,10 +318,13 @@ class _JsonLines:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        encoded = pa.array(lines.to_numpy(dtype=object), type=pa.large_string())
-        self.lengths = pc.binary_length(encoded).to_numpy()
-        self.starts = np.concatenate(([0], np.cumsum(self.lengths + 1)[:-1]))
-        self.buffer = pa.py_buffer("\n".join(lines.tolist()).encode("utf-8"))
+        encoded = pa.chunked_array(pa.array(lines)).combine_chunks().cast(pa.large_string())
+        newline = pa.scalar("\n", type=pa.large_string())
+        joined = pc.binary_join_element_wise(encoded, newline, pa.scalar("", type=pa.large_string()))
+        offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
+        self.starts = offsets[:-1] - offsets[0]
+        self.lengths = np.diff(offsets) - 1  # without the newline
+        self.buffer = joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
         self.schema = pa.schema([(name, pa.string()) for name in time_fields])  # no timestamp guessing
 
     def read(self, first: int, stop: int) -> "pa.Table":
@@ -360,7 +363,12 @@ def _read_json_objects(lines: pd.Series, time_fields: list[str]) -> tuple[pd.Dat
     source = _JsonLines(stripped.iloc[candidates], time_fields)
     tables: list[pa.Table] = []
 
+    def keep(first: int, stop: int, table: "pa.Table") -> None:
+        positions = pa.array(candidates[first:stop], type=pa.int64())
+        tables.append(_text_leaves(table).append_column("__position", positions))
+
     def read_span(first: int, stop: int) -> None:
+        """Reads lines [first, stop), setting aside every line that is not exactly one object."""
         while first < stop:
             try:
                 table = source.read(first, stop)
@@ -368,18 +376,31 @@ def _read_json_objects(lines: pd.Series, time_fields: list[str]) -> tuple[pd.Dat
                 found = JSON_ROW.search(str(exc))
                 if not found:
                     raise UnreadableFile(f"JSON could not be read: {exc}") from exc
-                row = first + int(found.group(1))
-                bad[candidates[row]] = True
-                read_span(first, row)  # the lines before the bad one are fine
+                if stop - first == 1:
+                    bad[candidates[first]] = True
+                    return
+                row = min(first + int(found.group(1)), stop - 1)
+                read_span(first, row)  # the lines before it, sorted out the same way
+                read_span(row, row + 1)  # alone: pyarrow may name the line after the culprit
                 first = row + 1
                 continue
-            positions = pa.array(candidates[first:stop], type=pa.int64())
-            tables.append(_text_leaves(table).append_column("__position", positions))
+            if table.num_rows == stop - first:
+                keep(first, stop, table)
+            elif stop - first == 1:  # two objects on one line
+                bad[candidates[first]] = True
+            else:
+                middle = (first + stop) // 2
+                read_span(first, middle)
+                read_span(middle, stop)
             return
 
     try:
-        tables.append(_text_leaves(source.read(0, len(candidates))).append_column("__position", pa.array(candidates)))
+        whole = source.read(0, len(candidates))
     except pa.ArrowInvalid:
+        whole = None
+    if whole is not None and whole.num_rows == len(candidates):
+        keep(0, len(candidates), whole)
+    else:
         for first in range(0, len(candidates), JSON_CHUNK_LINES):  # per chunk, not per row
             read_span(first, min(first + JSON_CHUNK_LINES, len(candidates)))
     combined = pa.concat_tables(tables, promote_options="default").to_pandas(

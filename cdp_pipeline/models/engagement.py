@@ -47,7 +47,7 @@ from cdp_pipeline.models.features import (
     prepare_engagement_data,
 )
 from cdp_pipeline.models.human_engagement import MachineRules
-from cdp_pipeline.models.metrics import probability_metrics
+from cdp_pipeline.models.metrics import json_safe, probability_metrics
 
 MODEL_NAME = "engagement"
 MIN_ISOTONIC_ROWS = 1000
@@ -68,9 +68,10 @@ class EngagementSettings:
     max_leaf_nodes: int = 15
     min_samples_leaf: int = 200
     l2_regularization: float = 1.0
-    # OpenMP threads for boosting; None = all cores. On a shared, busy machine 1 is faster:
-    # OpenMP workers spin-wait for each other when the cores are taken by other processes.
-    threads: int | None = None
+    # OpenMP threads for boosting (None = all cores). 1 by default: boosting is a minor share
+    # of the run, and on a busy machine (parallel pipeline steps) OpenMP workers spin-waiting
+    # for each other made training 3x slower in our measurements.
+    threads: int | None = 1
     rules: MachineRules = field(default_factory=MachineRules)
 
     def booster_params(self, seed: int) -> dict:
@@ -253,14 +254,18 @@ def labelled_cut(data: EngagementData | dict, cut: pd.Timestamp, settings: Engag
 
 
 def train_engagement_model(
-    frames: dict[str, pd.DataFrame],
+    frames: dict[str, pd.DataFrame] | EngagementData,
     reference_date,
     seed: int = 0,
     settings: EngagementSettings = EngagementSettings(),
 ) -> EngagementModel:
-    """Backtest the model and baselines, then refit on the latest labelled cut."""
+    """Backtest the model and baselines, then refit on the latest labelled cut.
+
+    ``frames`` may already be prepared (``prepare_engagement_data``) to share the encoding
+    with ``score_persons``.
+    """
     cuts = backtest_cuts(reference_date, settings.window_days)
-    data = prepare_engagement_data(frames)
+    data = frames if isinstance(frames, EngagementData) else prepare_engagement_data(frames)
     x_train, y_train = labelled_cut(data, cuts["train"], settings)
     x_valid, y_valid = labelled_cut(data, cuts["valid"], settings)
     feature_names = list(x_train.columns)
@@ -283,7 +288,9 @@ def train_engagement_model(
     if not cold.any():
         cohorts.default = float(y_valid.mean())
 
-    params = {"booster": settings.booster_params(seed), "settings": asdict(settings), "seed": seed}
+    # Thread count changes speed, not results, so it is not part of the version.
+    recipe = {k: v for k, v in asdict(settings).items() if k != "threads"}
+    params = {"booster": settings.booster_params(seed), "settings": recipe, "seed": seed}
     return EngagementModel(
         estimator=final,
         feature_names=feature_names,
@@ -307,13 +314,20 @@ def assign_tiers(scores: np.ndarray, settings: EngagementSettings) -> np.ndarray
 
 def score_persons(
     model: EngagementModel,
-    frames: dict[str, pd.DataFrame],
+    frames: dict[str, pd.DataFrame] | EngagementData,
     reference_date,
     profiles: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """``engagement_scores`` rows for every profile: model score, or cohort score when cold."""
-    profiles = profiles if profiles is not None else get_frame(frames, "profiles")
-    data = prepare_engagement_data({**frames, "profiles": profiles})
+    """``engagement_scores`` rows for every profile: model score, or cohort score when cold.
+
+    ``frames`` may be prepared data that already holds the profiles; ``profiles`` then only
+    says whom to score.
+    """
+    if isinstance(frames, EngagementData):
+        data = frames
+    else:
+        profiles = profiles if profiles is not None else get_frame(frames, "profiles")
+        data = prepare_engagement_data({**frames, "profiles": profiles})
     persons = pd.Index(profiles["person_id"].dropna().unique()) if profiles is not None else None
     features = engagement_features(data, as_of_instant(reference_date), persons=persons, rules=model.settings.rules)
     cold = features["tenure_days"].isna().to_numpy()
@@ -339,6 +353,6 @@ def model_run_record(model: EngagementModel, trained_at=None) -> dict:
         "model_version": model.version,
         "trained_at": pd.Timestamp(trained_at if trained_at is not None else model.reference_date),
         "train_rows": model.train_rows,
-        "metrics": json.dumps({**model.metrics["model"], "cuts": model.cuts}, sort_keys=True),
-        "baseline_metrics": json.dumps({k: v for k, v in model.metrics.items() if k != "model"}, sort_keys=True),
+        "metrics": json.dumps(json_safe({**model.metrics["model"], "cuts": model.cuts}), sort_keys=True),
+        "baseline_metrics": json.dumps(json_safe({k: v for k, v in model.metrics.items() if k != "model"}), sort_keys=True),
     }

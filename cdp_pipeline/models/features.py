@@ -205,18 +205,23 @@ def _encode_webinars(webinars: pd.DataFrame, persons: pd.Index) -> _Events:
     return _Events(person=persons.get_indexer(webinars["person_id"]), time=registered, columns={"start": start, "attended": attended})
 
 
-def _attributed(frame: pd.DataFrame | None, time_column: str) -> pd.DataFrame | None:
+def _attributed(frame: pd.DataFrame | None, time_column: str, columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """The rows with a person, restricted to the columns used (copying wide frames is slow)."""
     if frame is None or time_column not in frame or "person_id" not in frame:
         return None
-    return frame[frame["person_id"].notna().to_numpy()]
+    narrow = frame[[c for c in dict.fromkeys(("person_id", time_column, *columns)) if c in frame]]
+    has_person = narrow["person_id"].notna().to_numpy()
+    return narrow if has_person.all() else narrow[has_person]
 
 
 def prepare_engagement_data(frames: dict[str, pd.DataFrame]) -> EngagementData:
     """Encode every source once; cutting is then masking (see ``engagement_features``)."""
-    email = _attributed(get_frame(frames, "email_events"), "event_time")
-    orders = _attributed(get_frame(frames, "orders"), "created_at")
-    web = _attributed(get_frame(frames, "web_events"), "timestamp")
-    webinars = _attributed(get_frame(frames, "webinar_registrations"), "webinar_start")
+    email = _attributed(get_frame(frames, "email_events"), "event_time",
+                        ("campaign_id", "recipient", "event_type", "user_agent", "link_url"))
+    orders = _attributed(get_frame(frames, "orders"), "created_at",
+                         ("order_id", "total", "financial_status", "lineitem_category"))
+    web = _attributed(get_frame(frames, "web_events"), "timestamp", ("anonymous_id", "user_id", "event", "category"))
+    webinars = _attributed(get_frame(frames, "webinar_registrations"), "webinar_start", ("attended", "registration_time"))
     profiles = get_frame(frames, "profiles")
     persons = _person_ids(profiles)
     for frame in (email, orders, web, webinars):

@@ -7,9 +7,21 @@ so the numbers in ``model_runs`` are comparable with each other.
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 import pandas as pd
+
+
+def json_safe(value):
+    """NaN/inf become null so the manifest (and ``model_runs.metrics``) is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def top_fraction_lift(labels: np.ndarray, scores: np.ndarray, fraction: float = 0.1) -> float:

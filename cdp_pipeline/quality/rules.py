@@ -68,9 +68,13 @@ def parse_error_mask(frame: pd.DataFrame, column: str) -> pd.Series:
     """True where the reader recorded a parse failure for ``column`` in ``_parse_errors``."""
     if PARSE_ERRORS_COLUMN not in frame.columns:
         return pd.Series(False, index=frame.index)
-    pattern = rf"(?:^|{PARSE_ERROR_SEPARATOR}){re.escape(column)}(?:{PARSE_ERROR_SEPARATOR}|$)"
-    errors = frame[PARSE_ERRORS_COLUMN].astype("string")
-    return errors.str.contains(pattern, regex=True).fillna(False).astype(bool)
+    mask = pd.Series(False, index=frame.index)
+    errors = frame[PARSE_ERRORS_COLUMN]
+    present = errors.notna().to_numpy()
+    if present.any():  # usually a handful of rows: match only those
+        pattern = rf"(?:^|{PARSE_ERROR_SEPARATOR}){re.escape(column)}(?:{PARSE_ERROR_SEPARATOR}|$)"
+        mask[present] = errors[present].astype("string").str.contains(pattern, regex=True).to_numpy(dtype=bool)
+    return mask
 
 
 @dataclass(frozen=True)

@@ -430,7 +430,7 @@ def _failure(result, frame: pd.DataFrame) -> ExpectationFailure:
     if missing:
         observed = "missing columns: " + ", ".join(missing)
     error = _exception_message(result.exception_info or {})
-    if error:
+    if error:  # the only free text here: GX's message may quote a value
         observed = mask_text(error)
     severity = getattr(config, "severity", None)
     return ExpectationFailure(
@@ -445,7 +445,7 @@ def _failure(result, frame: pd.DataFrame) -> ExpectationFailure:
         ),
         examples=examples,
         example_rows=example_rows,
-        observed=None if observed is None else mask_text(str(_plain(observed))),
+        observed=None if observed is None else str(observed),
     )
 
 

@@ -140,7 +140,10 @@ def format_booleans(values: np.ndarray, style: int) -> np.ndarray:
 
 
 def format_decimals(values: np.ndarray, comma: bool) -> np.ndarray:
-    text = pd.Series(np.asarray(values, dtype=float)).map("{:.2f}".format).to_numpy(dtype=object)
+    """Two decimals, with a decimal comma in ``;`` files; NaN stays ``null``-free blank."""
+    values = np.asarray(values, dtype=float)
+    uniques, inverse = np.unique(values, return_inverse=True)  # prices repeat: format each once
+    text = np.array(["" if np.isnan(u) else f"{u:.2f}" for u in uniques], dtype=object)[inverse.ravel()]
     if comma:
         text = pd.Series(text, dtype=object).str.replace(".", ",", regex=False).to_numpy(dtype=object)
     return text

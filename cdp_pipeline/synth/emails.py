@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
 from cdp_pipeline.synth import vocab
 from cdp_pipeline.synth.people import DAY, NEVER, YEAR, Timeline, stream
 
-EVENT_TYPES = ("SENT", "DELIVERED", "OPEN", "CLICK", "BOUNCE_HARD", "BOUNCE_SOFT", "UNSUBSCRIBE", "SPAM_REPORT")
-SENT, DELIVERED, OPEN, CLICK, BOUNCE_HARD, BOUNCE_SOFT, UNSUBSCRIBE, SPAM_REPORT = range(8)
+EVENT_TYPES = EMAIL_EVENT_TYPES  # event codes below index into the contract's list
+SENT, DELIVERED, OPEN, CLICK, BOUNCE_HARD, BOUNCE_SOFT, UNSUBSCRIBE, SPAM_REPORT = range(len(EVENT_TYPES))
 USER_AGENTS = vocab.HUMAN_USER_AGENTS + vocab.PRIVACY_PROXY_USER_AGENTS + vocab.SCANNER_USER_AGENTS
 N_HUMAN, N_PROXY = len(vocab.HUMAN_USER_AGENTS), len(vocab.PRIVACY_PROXY_USER_AGENTS)
 VALID_ADDRESS = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
@@ -148,10 +149,10 @@ def simulate(seed: int, people: pd.DataFrame, companies: pd.DataFrame, contacts:
         suppressed_new[rows[hard & new]] = True
 
         p_rows = person[rows]
-        local_hour = ((delivered + _zone_offsets(zones[rows], c.start)) % DAY) / 3600.0
-        dist = np.abs(local_hour - pref_hour[rows])
+        local = delivered + _zone_offsets(zones[rows], c.start)
+        dist = np.abs((local % DAY) / 3600.0 - pref_hour[rows])
         dist = np.minimum(dist, 24 - dist)
-        weekday = ((delivered + _zone_offsets(zones[rows], c.start)) // DAY + 3) % 7  # 1970-01-01 was a Thursday
+        weekday = (local // DAY + 3) % 7  # 0 = Monday; 1970-01-01 was a Thursday
         p = propensity_at(people, p_rows, c.start, t.reference) * hour_affinity(dist) * weekday_affinity(pref_days[rows], weekday)
         engaged = ok & (rng.random(len(rows)) < np.clip(p, 0, 0.97))
         delay = np.minimum(np.exp(rng.normal(np.log(900), 0.9, size=len(rows))), 7000).astype(np.int64)

@@ -42,7 +42,7 @@ from cdp_pipeline.synth.dialects import (
 )
 from cdp_pipeline.synth.emails import EVENT_TYPES, USER_AGENTS
 from cdp_pipeline.synth.people import DAY, NEVER, Timeline, stream
-from cdp_pipeline.synth.web import message_ids
+from cdp_pipeline.synth.web import expand, message_ids
 
 EXTRA_COLUMNS = {
     "crm_contacts": ("Lifecycle Stage", ("lead", "subscriber", "customer", "opportunity", "")),
@@ -135,6 +135,11 @@ class LandingWriter:
         return choose_dialect(self.offsets[extract.name], i, crm=extract.source == "crm",
                               webinar=extract.name == "webinar_attendees")
 
+    def _previous_delivery(self, drops: np.ndarray, d: int) -> np.ndarray:
+        """Rows of the latest earlier daily drop that had any (the backfill is never re-sent)."""
+        earlier = drops[(drops < d) & (drops > self.t.first_drop)]
+        return np.flatnonzero(drops == earlier.max()) if len(earlier) else np.zeros(0, dtype=np.int64)
+
     def _flaw_due(self, i: int, period: int, phase: int) -> bool:
         return (i + self.flaw_offset + phase) % period == 0
 
@@ -226,8 +231,8 @@ class LandingWriter:
 
     def _email_rows(self, d: int, i: int) -> np.ndarray:
         rows = np.flatnonzero(self.email_drop == d)
-        if i > 1 and self._flaw_due(i, 5, 0):  # yesterday's file delivered again inside today's
-            again = np.flatnonzero(self.email_drop == d - 1)
+        if i > 1 and self._flaw_due(i, 5, 0):  # an earlier file delivered again inside today's
+            again = self._previous_delivery(self.email_drop, d)
             self.stats.add("redelivered_rows", len(again), flaw=True)
             rows = np.concatenate([again, rows])
         return rows
@@ -304,7 +309,7 @@ class LandingWriter:
         w, dl, r = self.w, self._dialect(STORE_ORDERS, i), self.rng
         rows = np.flatnonzero(self.line_drop == d)
         if i > 1 and self._flaw_due(i, 5, 2):
-            again = np.flatnonzero(self.line_drop == d - 1)
+            again = self._previous_delivery(self.line_drop, d)
             self.stats.add("redelivered_rows", len(again), flaw=True)
             rows = np.concatenate([again, rows])
         if len(rows) == 0:
@@ -352,7 +357,7 @@ class LandingWriter:
         r = self.rng
         rows = np.flatnonzero(self.web_drop == d)
         if i > 1 and self._flaw_due(i, 5, 4):
-            again = np.flatnonzero(self.web_drop == d - 1)
+            again = self._previous_delivery(self.web_drop, d)
             self.stats.add("redelivered_rows", len(again), flaw=True)
             rows = np.concatenate([again, rows])
         if len(rows) == 0:
@@ -363,7 +368,9 @@ class LandingWriter:
         with open(path, "w", encoding="utf-8", newline="") as handle:
             for start in range(0, len(rows), CHUNK_ROWS):
                 part = rows[start : start + CHUNK_ROWS]
-                events = self.w.web_events.iloc[part].assign(message_id=message_ids(part, self.seed))
+                w = self.w
+                events = expand(w.web_events.iloc[part], w.cookies, w.customers, w.orders)
+                events["message_id"] = message_ids(part, self.seed)
                 lines = web_json_lines(events, r, style)
                 content = self._json_flaws(lines)
                 if start + CHUNK_ROWS >= len(rows) and self._flaw_due(i, 4, 2):
@@ -479,7 +486,7 @@ def web_json_lines(ev: pd.DataFrame, rng: np.random.Generator, style: str) -> np
     cat = lambda *parts: pc.binary_join_element_wise(*parts, "")  # noqa: E731
     kind = ev["type"].to_numpy()
     price = ev["price"].to_numpy(dtype=float)
-    price_text = text_array(np.where(np.isnan(price), "null", pd.Series(price).map("{:.2f}".format).to_numpy(dtype=object)))
+    price_text = text_array(np.where(np.isnan(price), "null", format_decimals(price, comma=False)))
     props = cat('{"category":', ident("category"), ',"sku":', ident("sku"), ',"price":', price_text,
                 ',"order_id":', ident("order_id"), ',"form":', ident("form"), ',"email":', free("form_email"), "}")
     traits = cat('{"email":', free("email"), ',"first_name":', free("first_name"), ',"last_name":', free("last_name"), "}")

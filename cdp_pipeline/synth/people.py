@@ -6,6 +6,8 @@ persons through their own imperfect records. Times are int64 seconds since the U
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,6 +163,11 @@ def _personal_domain(rng: np.random.Generator, country: np.ndarray) -> np.ndarra
     return domain
 
 
+def _by_country(attribute: str) -> np.ndarray:
+    """A per-country attribute as an array indexed by country number (for vectorised lookups)."""
+    return np.array([getattr(c, attribute) for c in vocab.COUNTRIES], dtype=object)
+
+
 def build_people(seed: int, n: int, t: Timeline) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Persons (one row each) and their employers. All columns vectorised over persons."""
     rng = stream(seed, "people")
@@ -178,7 +185,7 @@ def build_people(seed: int, n: int, t: Timeline) -> tuple[pd.DataFrame, pd.DataF
 
     country = rng.choice(len(vocab.COUNTRIES), size=n, p=[c.weight for c in vocab.COUNTRIES])
     country = country[head[head_of]]
-    culture = np.array([vocab.COUNTRIES[c].culture for c in country])
+    culture = _by_country("culture")[country]
     gender = rng.integers(0, 2, size=n)  # 0 male, 1 female
 
     first = np.empty(n, dtype=object)
@@ -234,15 +241,17 @@ def build_people(seed: int, n: int, t: Timeline) -> tuple[pd.DataFrame, pd.DataF
     prefix = np.array([r[3] for r in city_table], dtype=object)[city_idx]
     street_no = (hh_draw[:, 2] * 180 + 1).astype(int).astype(str)
     street = np.empty(n, dtype=object)
-    postcode_tpl = np.array([vocab.COUNTRIES[c].postcode_format for c in country], dtype=object)
+    postcode_tpl = _by_country("postcode_format")[country]
     postcode = fill_template(postcode_tpl, np.zeros(n, dtype="<U1"), stream(seed, "postcodes"))
     for pre in pd.unique(prefix):
         rows = prefix == pre
         postcode[rows] = (pre + pd.Series(postcode[rows]).str[len(pre) :]).to_numpy()
     for ci, c in enumerate(vocab.COUNTRIES):
         rows = country == ci
-        names = np.array(c.streets, dtype=object)[(hh_draw[rows, 3] * len(c.streets)).astype(int)]
-        street[rows] = [c.street_format.format(no=no, street=s) for no, s in zip(street_no[rows], names)]
+        names = pd.Series(np.array(c.streets, dtype=object)[(hh_draw[rows, 3] * len(c.streets)).astype(int)])
+        numbers = pd.Series(street_no[rows], dtype=object)
+        pieces = [names if p == "{street}" else numbers if p == "{no}" else p for p in re.split(r"(\{no\}|\{street\})", c.street_format) if p]
+        street[rows] = functools.reduce(lambda a, b: a + b, pieces).to_numpy(dtype=object)
     # Postcodes are fixed per household (the draw above is per person: copy the head's).
     postcode = postcode[head[head_of]]
     street = street[head[head_of]]
@@ -250,10 +259,8 @@ def build_people(seed: int, n: int, t: Timeline) -> tuple[pd.DataFrame, pd.DataF
     birth = (t.reference - (rng.uniform(18, 82, size=n) * 365.25)).astype(np.int64)
 
     # Phones: a personal mobile each, a landline per household.
-    n_digits = np.array([vocab.COUNTRIES[c].subscriber_digits for c in country])
-    mobile = digits(rng, n, 11)
-    mobile = np.array([m[:k] for m, k in zip(mobile, n_digits)], dtype=object)
-    land_tpl = np.array([vocab.COUNTRIES[c].landline_format for c in country], dtype=object)
+    mobile = digits(rng, n, 11)  # templates use the first subscriber_digits of them
+    land_tpl = _by_country("landline_format")[country]
     landline = fill_template(land_tpl, np.zeros(n, dtype="<U1"), stream(seed, "landlines"))[head[head_of]]
 
     # Behaviour latents.
@@ -289,11 +296,11 @@ def build_people(seed: int, n: int, t: Timeline) -> tuple[pd.DataFrame, pd.DataF
     people = pd.DataFrame(
         {
             "person": np.arange(n),
-            "true_person_id": pd.Series(np.arange(1, n + 1)).map("TP{:07d}".format),
+            "true_person_id": "TP" + np.char.zfill(np.arange(1, n + 1).astype(str), 7).astype(object),
             "household": household,
             "household_size": hh_size,
             "country": country,
-            "country_code": np.array([vocab.COUNTRIES[c].code for c in country], dtype=object),
+            "country_code": _by_country("code")[country],
             "culture": culture,
             "gender": gender,
             "first_name": first,

@@ -18,6 +18,7 @@ from cdp_pipeline.synth.people import (
     YEAR,
     Timeline,
     company_at,
+    fill_template,
     personal_address_at,
     stream,
     work_address_at,
@@ -31,7 +32,7 @@ def _ids(rng: np.random.Generator, n: int, base: int, spread: int) -> np.ndarray
     return (base + rng.choice(spread, size=n, replace=False)).astype(str).astype(object)
 
 
-def _uuid(rng: np.random.Generator, n: int) -> np.ndarray:
+def uuid_strings(rng: np.random.Generator, n: int) -> np.ndarray:
     hexes = pd.Series(np.frombuffer(rng.bytes(16 * n).hex().encode("ascii"), dtype="S32").astype(str))
     return (
         hexes.str[:8] + "-" + hexes.str[8:12] + "-4" + hexes.str[13:16] + "-a" + hexes.str[17:20] + "-" + hexes.str[20:32]
@@ -40,8 +41,6 @@ def _uuid(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _phones(rng: np.random.Generator, people: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """The person's mobile in one of their country's national or international spellings."""
-    from cdp_pipeline.synth.people import fill_template
-
     country = people["country"].to_numpy()[rows]
     formats = np.empty(len(rows), dtype=object)
     pick = rng.integers(0, 6, size=len(rows))
@@ -382,7 +381,7 @@ def build_orders(seed: int, people: pd.DataFrame, customers: pd.DataFrame, t: Ti
     # prefer an item of the person's favourite category
     fav_item = np.array([np.flatnonzero(cat_codes == c) for c in range(len(CATEGORIES))], dtype=object)
     fav_pick = rng.integers(0, 1_000, size=len(line_order))
-    fav_choice = _pick_in_category(fav_item, pref, fav_pick)
+    fav_choice = pick_in_category(fav_item, pref, fav_pick)
     item = np.where(rng.random(len(line_order)) < 0.6, fav_choice, random_item)
     lines = pd.DataFrame({"order": line_order, "item": item})
     lines = lines.drop_duplicates(["order", "item"]).reset_index(drop=True)
@@ -398,7 +397,7 @@ def build_orders(seed: int, people: pd.DataFrame, customers: pd.DataFrame, t: Ti
     return orders, lines
 
 
-def _pick_in_category(items_by_category: np.ndarray, category: np.ndarray, pick: np.ndarray) -> np.ndarray:
+def pick_in_category(items_by_category: np.ndarray, category: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """Vectorised choice of a catalogue item inside each row's category."""
     out = np.empty(len(category), dtype=np.int64)
     for c, items in enumerate(items_by_category):

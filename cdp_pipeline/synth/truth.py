@@ -12,7 +12,9 @@ import pandas as pd
 
 from cdp_pipeline.synth.emails import BOUNCE_HARD, CLICK, N_HUMAN, N_PROXY, OPEN
 from cdp_pipeline.synth.landing import World, drop_of
+from cdp_pipeline.synth import vocab
 from cdp_pipeline.synth.people import DAY, Timeline
+from cdp_pipeline.synth.web import ADDED, CHECKOUT, VIEWED
 
 CANCELLED_STATUSES = ("refunded", "voided")
 
@@ -35,14 +37,14 @@ def identity_records(w: World, t: Timeline) -> pd.DataFrame:
     crm_seen = (c["created_at"].to_numpy() < t.last_drop * DAY) & (c["deleted_at"].to_numpy() >= t.first_drop * DAY)
     s = w.customers
     store_seen = (s["created_at"].to_numpy() < t.last_drop * DAY) & (s["deleted_at"].to_numpy() >= t.first_drop * DAY)
-    web_first = w.web_events.groupby("anonymous_id", sort=False).agg(person=("person", "first"), at=("timestamp", "min"))
+    web_first = w.web_events.groupby("cookie", sort=False).agg(person=("person", "first"), at=("timestamp", "min"))
     reg_drop = drop_of(w.webinars["start"].to_numpy()[w.registrations["webinar"].to_numpy()], t)
     parts = [
         ("crm", c["record_id"][crm_seen], c["person"][crm_seen], drop_of(c["created_at"][crm_seen].to_numpy(), t)),
         ("webinar", w.registrations["webinar_id"] + ":" + w.registrations["email_key"], w.registrations["person"], reg_drop),
         ("store", s["customer_id"][store_seen], s["person"][store_seen], drop_of(s["created_at"][store_seen].to_numpy(), t)),
         ("order", w.orders["order_id"], w.orders["person"], drop_of(w.orders["created_at"].to_numpy(), t)),
-        ("web", pd.Series(web_first.index), web_first["person"], drop_of(web_first["at"].to_numpy(), t)),
+        ("web", w.cookies["anonymous_id"].to_numpy()[web_first.index.to_numpy()], web_first["person"], drop_of(web_first["at"].to_numpy(), t)),
     ]
     frames = [
         pd.DataFrame(
@@ -58,11 +60,12 @@ def identity_records(w: World, t: Timeline) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _known_cookies(w: World, cutoff: int) -> set:
+def _known_cookies(w: World, cutoff: int) -> np.ndarray:
+    """Cookies that a login, an identify or a form tied to an address before ``cutoff``."""
     ev = w.web_events
-    before = ev[ev["timestamp"] < cutoff]
-    identifying = before["user_id"].notna() | before["email"].notna() | before["form_email"].notna()
-    return set(before.loc[identifying, "anonymous_id"])
+    before = ev["timestamp"].to_numpy() < cutoff
+    identifying = (ev["customer"].to_numpy() >= 0) | ev["email"].notna().to_numpy() | ev["form_email"].notna().to_numpy()
+    return np.unique(ev["cookie"].to_numpy()[before & identifying])
 
 
 def person_facts(w: World, t: Timeline) -> pd.DataFrame:
@@ -75,7 +78,7 @@ def person_facts(w: World, t: Timeline) -> pd.DataFrame:
             "true_person_id": p["true_person_id"],
             "first_name": p["first_name"],
             "last_name": p["last_name"],
-            "household_id": p["household"].map("H{:07d}".format),
+            "household_id": "H" + np.char.zfill(p["household"].to_numpy().astype(str), 7).astype(object),
             "country": p["country_code"],
             "city": p["city"],
             "time_zone": p["time_zone"],
@@ -101,12 +104,15 @@ def person_facts(w: World, t: Timeline) -> pd.DataFrame:
     facts["last_order_at"] = _iso(last_order)
 
     ev = w.web_events
-    known = ev["anonymous_id"].isin(_known_cookies(w, cutoff)).to_numpy() & (ev["timestamp"].to_numpy() < cutoff)
-    cart = known & ev["event"].isin(["Product Added", "Checkout Started"]).to_numpy()
+    known = np.isin(ev["cookie"].to_numpy(), _known_cookies(w, cutoff)) & (ev["timestamp"].to_numpy() < cutoff)
+    kind = ev["kind"].to_numpy()
+    cart = known & np.isin(kind, [ADDED, CHECKOUT])
     last_cart = ev[cart].groupby("person")["timestamp"].max().reindex(np.arange(n)).to_numpy(dtype=float)
     facts["last_cart_activity_at"] = _iso(last_cart)
-    viewed = known & (ev["event"] == "Product Viewed").to_numpy() & (ev["timestamp"].to_numpy() >= cutoff - 90 * DAY)
-    cats = ev[viewed].groupby("person")["category"].agg(lambda s: ";".join(sorted(set(s))))
+    viewed = known & (kind == VIEWED) & (ev["timestamp"].to_numpy() >= cutoff - 90 * DAY)
+    names = pd.Series(np.array([c for c, _, _ in vocab.CATALOG], dtype=object)[ev["item"].to_numpy()[viewed]])
+    seen = pd.DataFrame({"person": ev["person"].to_numpy()[viewed], "category": names.to_numpy()}).drop_duplicates()
+    cats = seen.sort_values(["person", "category"]).groupby("person")["category"].agg(";".join)
     facts["categories_viewed_90d"] = cats.reindex(np.arange(n)).fillna("").to_numpy()
 
     facts["consent_final"] = _final_consent(w, t, n)

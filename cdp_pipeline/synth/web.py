@@ -9,11 +9,18 @@ import pandas as pd
 from cdp_pipeline.synth import vocab
 from cdp_pipeline.synth.mangling import TypoRates, typed_emails
 from cdp_pipeline.synth.people import DAY, Timeline, personal_address_at, stream
-from cdp_pipeline.synth.sources import CATEGORIES, _uuid, people_categories
+from cdp_pipeline.synth.sources import CATEGORIES, pick_in_category, uuid_strings, people_categories
 
+# Events are kept compact (codes and row numbers) until written: millions of rows at 1M persons.
 EVENT_COLUMNS = (
-    "person", "anonymous_id", "user_id", "timestamp", "type", "event", "category", "sku", "price",
-    "order_id", "form", "form_email", "email", "first_name", "last_name",
+    "person", "cookie", "customer", "timestamp", "kind", "item", "order", "price", "form_email", "email",
+    "first_name", "last_name",
+)
+PAGE, VIEWED, ADDED, CART_VIEWED, CHECKOUT, COMPLETED, LOGIN, GUEST_IDENTIFY, FORM = range(9)
+KIND_TYPE = np.array(["page", "track", "track", "track", "track", "track", "identify", "identify", "track"], dtype=object)
+KIND_EVENT = np.array(
+    [None, "Product Viewed", "Product Added", "Cart Viewed", "Checkout Started", "Order Completed", None, None, "Form Submitted"],
+    dtype=object,
 )
 
 
@@ -39,7 +46,7 @@ def build_cookies(seed: int, people: pd.DataFrame, orders: pd.DataFrame, t: Time
     return pd.DataFrame(
         {
             "person": person,
-            "anonymous_id": _uuid(rng, m),
+            "anonymous_id": uuid_strings(rng, m),
             "from": np.maximum(born, t.start),
             "to": np.minimum(born + life + DAY, t.end),
         }
@@ -91,7 +98,8 @@ def build_web_events(
     acc_id = acc["customer_id"].reindex(sess_person).to_numpy()
     acc_created = acc["created_at"].reindex(sess_person).to_numpy()
     logged_in = pd.notna(acc_id) & (sessions["start"].to_numpy() >= np.nan_to_num(acc_created, nan=np.inf)) & (rng.random(ns) < 0.45)
-    user_id = np.where(logged_in, acc_id, None)
+    acc_row = pd.Series(np.arange(len(customers)), index=customers["person"].to_numpy())
+    acc_row = acc_row[~acc_row.index.duplicated()].reindex(sess_person).fillna(-1).to_numpy(dtype=np.int64)
 
     parts = []
     # page views and product views
@@ -127,38 +135,31 @@ def build_web_events(
     step = _rank(s)
     ev["timestamp"] = sessions["start"].to_numpy()[s] + step * rng.integers(8, 90, size=len(ev)) + rng.integers(0, 8, size=len(ev))
     person = sess_person[s]
-    ev["person"] = person
-    ev["anonymous_id"] = cookies["anonymous_id"].to_numpy()[sessions["cookie"].to_numpy()[s]]
-    ev["user_id"] = user_id[s]
-    types = np.array(["page", "track", "track", "track", "track", "track", "identify", "identify", "track"], dtype=object)
-    events = np.array([None, "Product Viewed", "Product Added", "Cart Viewed", "Checkout Started", "Order Completed", None, None, "Form Submitted"], dtype=object)
-    ev["type"] = types[kind]
-    ev["event"] = events[kind]
+    ev["person"] = person.astype(np.int32)
+    ev["cookie"] = sessions["cookie"].to_numpy()[s].astype(np.int32)
+    ev["customer"] = np.where(logged_in, acc_row, -1)[s].astype(np.int32)
+    ev["kind"] = kind.astype(np.int8)
 
     # Products: favourite category mostly; purchase sessions view/add what they buy.
     item = rng.integers(0, len(catalog), size=len(ev))
     fav_items = [np.flatnonzero(catalog["cat_code"].to_numpy() == c) for c in range(len(CATEGORIES))]
     pick = rng.integers(0, 1_000, size=len(ev))
-    from cdp_pipeline.synth.sources import _pick_in_category
-
-    fav_choice = _pick_in_category(np.array(fav_items, dtype=object), fav[person], pick)
+    fav_choice = pick_in_category(np.array(fav_items, dtype=object), fav[person], pick)
     item = np.where(rng.random(len(ev)) < 0.65, fav_choice, item)
     order_idx = sessions["order"].to_numpy()[s]
     first_line = lines.drop_duplicates("order").set_index("order")["item"]
     bought = pd.Series(order_idx).map(first_line).to_numpy()
     item = np.where((order_idx >= 0) & pd.notna(bought), np.nan_to_num(bought.astype(float), nan=0).astype(int), item)
-    has_product = np.isin(kind, [1, 2])
-    ev["category"] = np.where(has_product, catalog["category"].to_numpy()[item], None)
-    ev["sku"] = np.where(has_product, catalog["sku"].to_numpy()[item], None)
+    has_product = np.isin(kind, [VIEWED, ADDED])
+    ev["item"] = np.where(has_product, item, -1).astype(np.int16)
     ev["price"] = np.where(has_product, catalog["price"].to_numpy()[item], np.nan)
-    is_done = kind == 5
-    ev["order_id"] = np.where(is_done, orders["order_id"].to_numpy()[np.maximum(order_idx, 0)], None)
+    is_done = kind == COMPLETED
+    ev["order"] = np.where(is_done, order_idx, -1).astype(np.int32)
     ev.loc[is_done, "price"] = orders["total"].to_numpy()[order_idx[is_done]]
     ev.loc[is_done, "timestamp"] = orders["created_at"].to_numpy()[order_idx[is_done]]
 
     # Identity-bearing fields.
-    ev["form"] = np.where(kind == 8, "newsletter", None)
-    form_rows = np.flatnonzero(kind == 8)
+    form_rows = np.flatnonzero(kind == FORM)
     form_true = personal_address_at(people, person[form_rows], ev["timestamp"].to_numpy()[form_rows], rng.random(len(form_rows)) < 0.5)
     first = people["first_latin"].to_numpy()[person]
     last = people["last_latin"].to_numpy()[person]
@@ -168,14 +169,38 @@ def build_web_events(
     ev["form_email"] = form_email
     acc_email = acc["email"].reindex(person).to_numpy()
     checkout_email = orders["email"].to_numpy()[np.maximum(order_idx, 0)]
-    ident_email = np.where(kind == 6, acc_email, np.where(kind == 7, checkout_email, None))
-    ev["email"] = ident_email
-    named = (kind == 6) | (kind == 7)
+    ev["email"] = np.where(kind == LOGIN, acc_email, np.where(kind == GUEST_IDENTIFY, checkout_email, None))
+    named = (kind == LOGIN) | (kind == GUEST_IDENTIFY)
     ev["first_name"] = np.where(named & (rng.random(len(ev)) < 0.7), first, None)
     ev["last_name"] = np.where(pd.notna(ev["first_name"]), last, None)
     ev = ev[(ev["timestamp"] >= t.start) & (ev["timestamp"] < t.end)]
     ev = ev.sort_values("timestamp", kind="stable").reset_index(drop=True)
     return ev[list(EVENT_COLUMNS)]
+
+
+def expand(ev: pd.DataFrame, cookies: pd.DataFrame, customers: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    """The text columns of the storefront events (Segment field names), for the rows given."""
+    catalog = _catalog()
+    kind, item = ev["kind"].to_numpy(), ev["item"].to_numpy()
+    customer, order = ev["customer"].to_numpy(), ev["order"].to_numpy()
+    return pd.DataFrame(
+        {
+            "timestamp": ev["timestamp"].to_numpy(),
+            "type": KIND_TYPE[kind],
+            "event": KIND_EVENT[kind],
+            "anonymous_id": cookies["anonymous_id"].to_numpy()[ev["cookie"].to_numpy()],
+            "user_id": np.where(customer >= 0, customers["customer_id"].to_numpy()[np.maximum(customer, 0)], None),
+            "category": np.where(item >= 0, catalog["category"].to_numpy()[np.maximum(item, 0)], None),
+            "sku": np.where(item >= 0, catalog["sku"].to_numpy()[np.maximum(item, 0)], None),
+            "price": ev["price"].to_numpy(),
+            "order_id": np.where(order >= 0, orders["order_id"].to_numpy()[np.maximum(order, 0)], None),
+            "form": np.where(kind == FORM, "newsletter", None),
+            "form_email": ev["form_email"].to_numpy(),
+            "email": ev["email"].to_numpy(),
+            "first_name": ev["first_name"].to_numpy(),
+            "last_name": ev["last_name"].to_numpy(),
+        }
+    )
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:

@@ -33,8 +33,9 @@ _TRANSIENT_MESSAGES = re.compile(
 )
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
 _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
-# Host addresses stay readable (the phone mask would eat them); they are not personal data here.
-_IPV4 = re.compile(r"(\b\d{1,3}(?:\.\d{1,3}){3}\b)")
+# The server named by a driver's connection error stays readable (the phone mask would eat an
+# IP address); nothing else is exempt, so a dotted phone number elsewhere is still masked.
+_SERVER_NAME = re.compile(r'(server at "[^"\n]*")')
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -51,7 +52,7 @@ def is_transient(exc: BaseException) -> bool:
         sqlstate = getattr(error, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate:
             return sqlstate.startswith(TRANSIENT_SQLSTATES)
-        if isinstance(error, sqlite3.OperationalError | ConnectionError | TimeoutError) or _is_psycopg_operational(error):
+        if isinstance(error, sqlite3.OperationalError | ConnectionError | TimeoutError) or _is_psycopg_error(error):
             message = str(error)
             if _PERMANENT_MESSAGES.search(message):
                 return False
@@ -66,7 +67,7 @@ def describe_error(exc: BaseException) -> str:
     message = f"{type(root).__name__}: {first_line}" if first_line else type(root).__name__
     message = _URL_PASSWORD.sub(lambda m: m.group("head") + "***@", message)
     message = _KEYWORD_PASSWORD.sub(lambda m: m.group(1) + "***", message)
-    parts = _IPV4.split(message)
+    parts = _SERVER_NAME.split(message)
     return "".join(part if index % 2 else mask_text(part) for index, part in enumerate(parts))
 
 
@@ -89,10 +90,11 @@ def _is_sqlalchemy_disconnect(error: BaseException) -> bool:
     return isinstance(error, sa_exc.DisconnectionError | sa_exc.TimeoutError)
 
 
-def _is_psycopg_operational(error: BaseException) -> bool:
+def _is_psycopg_error(error: BaseException) -> bool:
+    """A driver error without SQLSTATE (lost or refused connection): judged by its message."""
     import psycopg
 
-    return isinstance(error, psycopg.OperationalError)
+    return isinstance(error, psycopg.Error)
 
 
 class TransientWarehouseError(RuntimeError):

@@ -116,6 +116,7 @@ def publish_tables(
     drop_missing: set[str] | None = None,
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
     swap_attempts: int = SWAP_ATTEMPTS,
+    swap_lock_timeout_s: float = SWAP_LOCK_TIMEOUT_S,
 ) -> PublishReport:
     """Publishes ``tables`` together, replacing earlier versions, in one transaction.
 
@@ -123,7 +124,7 @@ def publish_tables(
     previously published tables that must disappear in the same swap when this run does not
     produce them (a deleted segment's ``segment_<slug>``). A run waits up to
     ``lock_timeout_s`` for another publisher, then raises :class:`PublishLockTimeout`. On
-    PostgreSQL the swap waits for readers' open transactions at most ``SWAP_LOCK_TIMEOUT_S``
+    PostgreSQL the swap waits for readers' open transactions at most ``swap_lock_timeout_s``
     per attempt (queries queue behind a waiting swap, so it must stay short), up to
     ``swap_attempts`` times, before giving up with :class:`PublishLockTimeout`.
     """
@@ -145,7 +146,7 @@ def publish_tables(
         if sqlite:
             dropped = _swap(conn, staged, frames, to_drop, sqlite=True)
         else:
-            dropped = _swap_waiting_for_readers(conn, staged, frames, to_drop, swap_attempts)
+            dropped = _swap_waiting_for_readers(conn, staged, frames, to_drop, swap_attempts, swap_lock_timeout_s)
         _record_publication(conn, run_id, stamp, {name: len(frame) for name, frame in frames.items()})
     swap_seconds = time.perf_counter() - swap_started
     return PublishReport(
@@ -337,7 +338,12 @@ def _swap(conn: Connection, staged: dict[str, str], frames: dict[str, pd.DataFra
 
 
 def _swap_waiting_for_readers(
-    conn: Connection, staged: dict[str, str], frames: dict[str, pd.DataFrame], to_drop: list[str], attempts: int
+    conn: Connection,
+    staged: dict[str, str],
+    frames: dict[str, pd.DataFrame],
+    to_drop: list[str],
+    attempts: int,
+    lock_timeout_s: float,
 ) -> tuple[str, ...]:
     """The PostgreSQL swap in a savepoint with a short lock timeout, retried without re-staging.
 
@@ -347,7 +353,7 @@ def _swap_waiting_for_readers(
     for attempt in range(attempts):
         savepoint = conn.begin_nested()
         try:
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(SWAP_LOCK_TIMEOUT_S * 1000)}ms'")
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
             dropped = _swap(conn, staged, frames, to_drop, sqlite=False)
         except OperationalError as exc:
             savepoint.rollback()
@@ -359,7 +365,7 @@ def _swap_waiting_for_readers(
         savepoint.commit()
         return dropped
     raise PublishLockTimeout(
-        f"readers kept the published tables open through {attempts} swap attempts of {SWAP_LOCK_TIMEOUT_S:g} s "
+        f"readers kept the published tables open through {attempts} swap attempts of {lock_timeout_s:g} s "
         "(an idle transaction in an analyst's session?)"
     )
 

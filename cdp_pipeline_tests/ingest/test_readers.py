@@ -287,10 +287,28 @@ def test_a_garbage_timestamp_in_json_is_a_timestamp_parse_error_not_a_malformed_
     assert frame["_parse_errors"].tolist() == [pd.NA, "timestamp", pd.NA]
 
 
-def test_fields_whose_json_type_changes_between_lines_set_aside_only_that_line(tmp_path):
+def test_a_field_whose_json_type_changes_between_lines_loses_no_valid_line(tmp_path):
     lines = [f'{{"messageId":"m{i}","type":"page","timestamp":"2026-11-02T10:00:00Z","userId":{i}}}' for i in range(3)]
     lines.insert(2, '{"messageId":"mx","type":"page","timestamp":"2026-11-02T10:00:00Z","userId":{"id":1}}')
     result = read(tmp_path, STORE_WEB_EVENTS, "web_events.jsonl", "\n".join(lines) + "\n")
-    assert result.frame["message_id"].tolist() == ["m0", "m1", pd.NA, "m2"]
-    assert result.frame["user_id"].tolist() == ["0", "1", pd.NA, "2"]
-    assert result.frame["_parse_errors"].tolist() == [pd.NA, pd.NA, "_raw", pd.NA]
+    assert result.frame["message_id"].tolist() == ["m0", "m1", "mx", "m2"]
+    assert result.frame["user_id"].tolist() == ["0", "1", pd.NA, "2"]  # an object is not an id
+    assert result.frame["_parse_errors"].isna().all()
+    assert any("userId.id" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    "broken_line",
+    [
+        '{"messageId":"mx","type":"page"} trailing',  # garbage after the object
+        '{"messageId":"mx","type":"page"}{"messageId":"my","type":"page"}',  # two objects on a line
+        "{'messageId':'mx'}",  # single quotes
+        '{"messageId":"mx","type":"page",}',  # trailing comma
+    ],
+)
+def test_exactly_the_malformed_json_line_is_set_aside_whatever_is_wrong_with_it(tmp_path, broken_line):
+    good = [f'{{"messageId":"m{i}","type":"page","timestamp":"2026-11-02T10:00:00Z"}}' for i in range(4)]
+    content = "\n".join(good[:2] + [broken_line] + good[2:]) + "\n"
+    frame = read(tmp_path, STORE_WEB_EVENTS, "web_events.jsonl", content).frame
+    assert frame["message_id"].tolist() == ["m0", "m1", pd.NA, "m2", "m3"]
+    assert frame["_parse_errors"].tolist() == [pd.NA, pd.NA, "_raw", pd.NA, pd.NA]

@@ -180,3 +180,28 @@ def test_figures_are_png_images(trained):
     curves = {name: metrics["calibration"] for name, metrics in trained.metrics.items()}
     for image in (calibration_plot_png(curves), score_histogram_png(np.linspace(0, 1, 50), {"high": 0.5})):
         assert image.startswith(b"\x89PNG")
+
+
+def test_saved_model_loads_and_scores_identically(tmp_path, simulated, trained):
+    import json
+
+    from cdp_pipeline.models.artifacts import load_model, save_model
+
+    frames, _ = simulated
+    folder = save_model(trained, tmp_path / "engagement")
+    written = json.loads((folder / "manifest.json").read_text())
+    assert written["version"] == trained.version and written["features"] == trained.feature_names
+    assert written["metrics"]["model"]["roc_auc"] == trained.metrics["model"]["roc_auc"]
+    pd.testing.assert_frame_equal(score_persons(load_model(folder), frames, REFERENCE), score_persons(trained, frames, REFERENCE))
+
+
+def test_a_model_file_that_does_not_match_its_manifest_is_refused(tmp_path, trained):
+    import json
+
+    from cdp_pipeline.models.artifacts import load_model, save_model
+
+    folder = save_model(trained, tmp_path / "engagement")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "version": "eng-other"}))
+    with pytest.raises(ValueError, match="disagree"):
+        load_model(folder)

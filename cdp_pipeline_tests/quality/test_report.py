@@ -139,14 +139,16 @@ def test_a_snapshot_still_held_from_an_earlier_run_keeps_the_extract_blocked():
 
 def test_an_unbalanced_file_is_flagged():
     broken = FileAccounting("store/2026-11-02/orders.csv", "2026-11-02", 10, 5, 2, 1, "applied")
-    text = render_report(ValidationRunSummary("run-9", [extract_validation("store_orders", [broken], pd.DataFrame({"reason": []}))]))
+    part = extract_validation("store_orders", [broken], pd.DataFrame({"reason": []}))
+    text = render_report(ValidationRunSummary("run-9", [part]))
     assert "**DOES NOT BALANCE**" in text and "| **NO** |" in text
 
 
 def test_text_with_a_pipe_or_line_break_cannot_break_a_table():
     odd = FileAccounting("webinar/2026-11-02/attendees|1.csv", "2026-11-02", 1, 1, 0, 0, "applied",
                          warnings=["extra column 'a|b'\nignored"])
-    text = render_report(ValidationRunSummary("run-10", [extract_validation("webinar_attendees", [odd], pd.DataFrame({"reason": []}))]))
+    part = extract_validation("webinar_attendees", [odd], pd.DataFrame({"reason": []}))
+    text = render_report(ValidationRunSummary("run-10", [part]))
     assert "| `webinar/2026-11-02/attendees\\|1.csv` |" in text
     assert "extra column 'a\\|b' ignored" in text
 

@@ -150,7 +150,8 @@ def test_rows_missing_their_key_are_not_counted_as_repeats():
 @pytest.mark.parametrize("extract", [WEBINAR_ATTENDEES, CRM_CONTACTS], ids=lambda e: e.name)
 def test_the_same_key_in_two_drops_is_not_a_duplicate(extract):
     frame = clean_frame(extract)
-    later = frame.iloc[[1]].assign(_drop_date=pd.Series([DROP + pd.Timedelta(days=1)]).astype("datetime64[us]").to_numpy())
+    later = frame.iloc[[1]].copy()
+    later["_drop_date"] = later["_drop_date"] + pd.Timedelta(days=1)
     outcome = validate_frame(extract, pd.concat([frame, later], ignore_index=True))
     assert outcome.failed == []
 
@@ -207,15 +208,19 @@ def test_an_order_total_beyond_a_plausible_amount_is_only_informative():
 def test_a_timestamp_before_1995_is_only_informative():
     frame = clean_frame(CRM_EMAIL_EVENTS)
     frame.loc[0, "event_time"] = pd.Timestamp("1970-01-01", tz="UTC")
-    failure = failure_of(validate_frame(CRM_EMAIL_EVENTS, frame), "expect_column_values_to_be_between", "event_time")
+    outcome = validate_frame(CRM_EMAIL_EVENTS, frame)
+    failure = failure_of(outcome, "expect_column_values_to_be_between", "event_time")
     assert failure.severity == INFO
     assert failure.examples == ["1970-01-01T00:00:00+00:00"]
 
 
-@pytest.mark.parametrize(
-    "extract", [e for e in ALL_EXTRACTS if e is not ERASURE_REQUESTS and {"email", "recipient"} & set(e.column_names)],
-    ids=lambda e: e.name,
-)
+WITH_EMAIL = [
+    e for e in ALL_EXTRACTS
+    if e is not ERASURE_REQUESTS and {"email", "recipient"} & set(e.column_names)
+]
+
+
+@pytest.mark.parametrize("extract", WITH_EMAIL, ids=lambda e: e.name)
 def test_a_malformed_email_is_informative_where_rules_do_not_quarantine_on_it(extract):
     column = "recipient" if "recipient" in extract.column_names else "email"
     frame = clean_frame(extract)
@@ -343,6 +348,14 @@ def test_the_order_total_agreement_rule_is_named_as_pandas_only():
     assert suite.meta["rules_without_gx_counterpart"] == [
         rule_named_by(STORE_ORDERS, "total", "same_within_group")
     ]
+
+
+def test_example_rows_name_file_and_line_even_when_the_index_repeats():
+    frame = clean_frame(CRM_EMAIL_EVENTS)
+    frame.index = [0, 0, 1, 1, 2, 2]  # e.g. frames of several files concatenated as they were
+    frame.loc[:, "event_type"] = ["OPEN", "OPEN", "OPEN", "nope", "OPEN", "OPEN"]
+    failure = failure_of(validate_frame(CRM_EMAIL_EVENTS, frame), "expect_column_values_to_be_in_set")
+    assert failure.example_rows == [f"{frame['_file'].iloc[0]}:5"]
 
 
 def test_a_frame_without_parse_errors_column_validates():

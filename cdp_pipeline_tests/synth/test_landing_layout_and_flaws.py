@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from cdp_pipeline.synth import generate
 from cdp_pipeline_tests.synth.conftest import END, decode, read_landing_csv
@@ -197,3 +198,12 @@ def test_committed_sample_is_exactly_what_the_generator_writes(tmp_path):
     generate(persons=300, days=14, seed=7, out=tmp_path / "landing", truth=tmp_path / "truth")
     assert digests(repo / "data" / "landing") == digests(tmp_path / "landing")
     assert digests(repo / "data" / "truth") == digests(tmp_path / "truth")
+
+
+def test_generation_never_deletes_a_folder_holding_foreign_files(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        generate(persons=20, days=1, seed=1, out=landing, truth=tmp_path / "truth", history_days=3)
+    assert (landing / "notes.txt").read_text() == "keep me"

@@ -198,3 +198,32 @@ def test_value_formats_match_the_contract_spellings():
     assert list(format_booleans(np.array([True, False, None], dtype=object), 0)) == ["Yes", "No", ""]
     day = np.array([20_454])  # 2026-01-01
     assert format_dates(day, True, np.array([False]))[0] == "01/01/2026"
+
+
+def _complete_drops(landing, source):
+    return [d for d in sorted((landing / source).iterdir()) if (d / "_SUCCESS").exists()]
+
+
+def test_truth_order_facts_match_what_the_complete_drops_show(sample):
+    landing, truth, _ = sample
+    records = pd.read_csv(truth / "records.csv", dtype=str)
+    owner = records[records["source"] == "order"].set_index("source_record_id")["true_person_id"]
+    lines = pd.concat([read_landing_csv(f) for d in _complete_drops(landing, "store") for f in d.glob("orders.csv")])
+    lines = lines[(lines["lineitem sku"] != "SKU-0000") & ~lines["financial status"].isin(["refunded", "voided"])]
+    counted = lines.drop_duplicates("order id")
+    expected = counted["order id"].map(owner).value_counts()
+    persons = pd.read_csv(truth / "persons.csv").set_index("true_person_id")
+    actual = persons["orders"][persons["orders"] > 0]
+    pd.testing.assert_series_equal(actual.sort_index(), expected.sort_index(), check_names=False)
+
+
+def test_truth_webinar_facts_match_the_delivered_reports(sample):
+    landing, truth, _ = sample
+    records = pd.read_csv(truth / "records.csv", dtype=str)
+    owner = records[records["source"] == "webinar"].set_index("source_record_id")["true_person_id"]
+    regs = pd.concat([read_landing_csv(f) for d in _complete_drops(landing, "webinar") for f in d.glob("*.csv")])
+    keys = (regs["webinar id"] + ":" + regs["email"].str.strip().str.lower()).drop_duplicates()
+    expected = keys.map(owner).value_counts()
+    persons = pd.read_csv(truth / "persons.csv").set_index("true_person_id")
+    actual = persons["registered_webinars"][persons["registered_webinars"] > 0]
+    pd.testing.assert_series_equal(actual.sort_index(), expected.sort_index(), check_names=False)

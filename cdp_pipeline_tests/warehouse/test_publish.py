@@ -232,3 +232,7 @@ def test_a_reader_querying_during_publishes_sees_one_whole_run_never_a_mix_or_a_
     assert problems == []
     assert observed == sorted(observed), "a reader never goes back to an older run"
     assert len(set(observed)) >= 2, "the reader overlapped at least one swap"
+
+
+def test_before_the_first_publication_there_is_no_latest_one(engine):
+    assert latest_publication(engine).empty

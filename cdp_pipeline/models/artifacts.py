@@ -1,0 +1,55 @@
+"""The fitted engagement model on disk: a folder with the pickled model and a readable manifest.
+
+``manifest.json`` carries the version, feature list, parameters and validation metrics so a
+person (or the UI) can see what a scoring run used without unpickling anything; ``load_model``
+checks that the pickle and the manifest belong together.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cdp_pipeline.models.engagement import EngagementModel
+from cdp_pipeline.models.metrics import json_safe
+
+MODEL_FILE = "model.joblib"
+MANIFEST_FILE = "manifest.json"
+
+
+def manifest(model: EngagementModel) -> dict:
+    return json_safe(
+        {
+            "model": "engagement",
+            "version": model.version,
+            "reference_date": model.reference_date,
+            "cuts": model.cuts,
+            "train_rows": model.train_rows,
+            "features": model.feature_names,
+            "params": model.params,
+            "metrics": model.metrics,
+        }
+    )
+
+
+def save_model(model: EngagementModel, folder: Path) -> Path:
+    """Writes ``model.joblib`` and ``manifest.json`` into ``folder`` (created if needed)."""
+    import joblib
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, folder / MODEL_FILE)
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest(model), indent=2, sort_keys=True, default=str), encoding="utf-8")
+    return folder
+
+
+def load_model(folder: Path) -> EngagementModel:
+    """The model saved in ``folder``; refuses a pickle whose version differs from its manifest."""
+    import joblib
+
+    folder = Path(folder)
+    model = joblib.load(folder / MODEL_FILE)
+    recorded = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    if recorded.get("version") != model.version or recorded.get("features") != model.feature_names:
+        raise ValueError(f"{folder}: model file and manifest disagree (version {model.version} vs {recorded.get('version')})")
+    return model
