@@ -1,6 +1,5 @@
 """What the assets share: owners, the guard thresholds, and the ingest assets' output type."""
 
-from __future__ import annotations
 
 import os
 from dataclasses import dataclass

@@ -1,6 +1,5 @@
 """Identity group: who is who across sources, golden records with consent, attributed activity."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 

@@ -6,7 +6,6 @@ table. Its checks run in the same step, so a failed blocking check stops every d
 asset of the run and nothing is published.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

@@ -1,6 +1,5 @@
 """Quality group: the quarantine table and the run's human-readable validation report."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

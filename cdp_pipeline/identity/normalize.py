@@ -97,7 +97,7 @@ def _correct_domains(domains: pd.Series) -> tuple[pd.Series, pd.Series]:
         hits = (dist == best[:, None]).sum(axis=1)
         for i in np.flatnonzero((best <= MAX_DOMAIN_EDITS) & (best > 0) & (hits == 1)):
             fixes[candidates[i]] = targets[int(dist[i].argmin())]
-    corrected = domains.map(lambda d: fixes.get(d, d), na_action="ignore").astype("string")
+    corrected = domains.replace(fixes).astype("string")
     return corrected, (corrected != domains).fillna(False).astype(bool)
 
 
@@ -176,8 +176,7 @@ def fold_name(names: pd.Series) -> pd.Series:
 def canonical_first_name(folded_first: pd.Series) -> pd.Series:
     """Folded first name -> its canonical form (Bob -> robert), first token only ("mary ann" -> mary)."""
     first_token = folded_first.astype("string").str.split(" ", n=1).str[0]
-    table = nickname_table()
-    return first_token.map(lambda n: table.get(n, n), na_action="ignore").astype("string")
+    return first_token.map(nickname_table()).astype("string").fillna(first_token)
 
 
 def country_code(countries: pd.Series) -> pd.Series:
@@ -191,7 +190,7 @@ def country_code(countries: pd.Series) -> pd.Series:
         folded = fold_text(unique)
         upper = folded.str.upper()
         by_code = upper.where(upper.isin(regions) & (upper.str.len() == 2))
-        by_name = folded.map(table.get, na_action="ignore").astype("string")
+        by_name = folded.map(table).astype("string")
         return by_code.fillna(by_name).astype("string")
 
     return on_unique(countries, to_code)
@@ -287,13 +286,11 @@ def normalize_street(streets: pd.Series) -> pd.Series:
     """Street line folded with common words abbreviated: '12, Baker Street' == '12 baker st'."""
 
     def norm(unique: pd.Series) -> pd.Series:
-        folded = fold_text(unique)
-        tokens = folded.str.split(" ")
-        mapped = tokens.map(
-            lambda ts: " ".join(t for t in (STREET_ABBREVIATIONS.get(t, t) for t in ts) if t),
-            na_action="ignore",
-        )
-        return mapped.astype("string").mask(mapped == "")
+        text = fold_text(unique)
+        for word, short in STREET_ABBREVIATIONS.items():
+            text = text.str.replace(rf"\b{word}\b", short, regex=True)
+        text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+        return text.mask(text == "")
 
     return on_unique(streets, norm)
 

@@ -511,12 +511,12 @@ def reading_hours(
 
 def _fit(
     sends: AttributedSends,
-    cohorts: pd.DataFrame,
+    located: _Located,
     as_of: pd.Timestamp,
     settings: SendTimeSettings,
 ) -> SendTimeModel:
-    """Fits the hierarchy on attributed sends whose response window has closed."""
-    located = _locate(sends.person_ids, cohorts)
+    """Fits the hierarchy on attributed sends whose response window has closed; ``located``
+    gives the zone and cohort of each of ``sends.person_ids``."""
     how = located.local_hours(sends.person, sends.send_time)
     hour, day = how % HOURS, how // HOURS
     success = sends.responded.astype(float)
@@ -627,7 +627,8 @@ def fit_send_time_model(
     """
     as_of = data_cutoff(reference_date)
     sends = _attribute(email_events, as_of, settings.response_window_hours)
-    return _fit(sends.subset(sends.complete), person_cohorts(profiles, tiers), as_of, settings)
+    located = _locate(sends.person_ids, person_cohorts(profiles, tiers))
+    return _fit(sends.subset(sends.complete), located, as_of, settings)
 
 
 def _recommend_local(model: SendTimeModel, cohorts: pd.DataFrame) -> pd.DataFrame:
@@ -759,7 +760,8 @@ def evaluate_send_times(
     """
     as_of = data_cutoff(reference_date)
     sends = _attribute(email_events, as_of, settings.response_window_hours)
-    return _evaluate(sends, person_cohorts(profiles, tiers), as_of, holdout_weeks, settings)
+    located = _locate(sends.person_ids, person_cohorts(profiles, tiers))
+    return _evaluate(sends, located, as_of, holdout_weeks, settings)
 
 
 def fit_and_evaluate_send_times(
@@ -774,15 +776,15 @@ def fit_and_evaluate_send_times(
     (the nightly run needs both; attribution is most of the cost)."""
     as_of = data_cutoff(reference_date)
     sends = _attribute(email_events, as_of, settings.response_window_hours)
-    cohorts = person_cohorts(profiles, tiers)
-    model = _fit(sends.subset(sends.complete), cohorts, as_of, settings)
-    metrics, _ = _evaluate(sends, cohorts, as_of, holdout_weeks, settings)
+    located = _locate(sends.person_ids, person_cohorts(profiles, tiers))
+    model = _fit(sends.subset(sends.complete), located, as_of, settings)
+    metrics, _ = _evaluate(sends, located, as_of, holdout_weeks, settings)
     return model, metrics
 
 
 def _evaluate(
     sends: AttributedSends,
-    cohorts: pd.DataFrame,
+    located: _Located,
     as_of: pd.Timestamp,
     holdout_weeks: int,
     settings: SendTimeSettings,
@@ -791,10 +793,9 @@ def _evaluate(
     cut = as_of - pd.Timedelta(weeks=holdout_weeks)
     window = int(pd.Timedelta(hours=settings.response_window_hours).value)
     train = sends.subset(sends.send_time + window <= cut.value)
-    model = _fit(train, cohorts, cut, settings)
+    model = _fit(train, located, cut, settings)
 
     held = sends.subset((sends.send_time >= cut.value) & sends.complete)
-    located = _locate(sends.person_ids, cohorts)
     send_hour = located.local_hours(held.person, held.send_time) % HOURS
     responded = held.responded
 

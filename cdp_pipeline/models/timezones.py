@@ -100,11 +100,13 @@ _CALLING_CODE = re.compile(r"^\s*(?:\+|00)\s*(\d{1,3})")
 
 
 def _normalise_name(text: pd.Series) -> pd.Series:
-    """Lower-case, accent-free, single-spaced: 'España ' and 'espana' become the same key."""
+    """Lower-case, accent-free, single-spaced: 'España ' and 'espana' become the same key.
+
+    The work is done once per distinct value and mapped back (names repeat a lot)."""
     plain = text.astype("string").str.strip().str.lower()
-    uniques = pd.Series(plain.dropna().unique())
-    mapped = dict(zip(uniques, uniques.map(unidecode)))
-    return plain.map(mapped).astype("string").str.replace(r"\s+", " ", regex=True)
+    uniques = pd.Series(plain.dropna().unique(), dtype="string")
+    keys = uniques.map(unidecode).astype("string").str.replace(r"\s+", " ", regex=True)
+    return plain.map(dict(zip(uniques, keys))).astype("string")
 
 
 @lru_cache(maxsize=1)

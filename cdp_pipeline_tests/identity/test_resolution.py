@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from cdp_pipeline.identity import pairwise_scores, resolve_identities
 from cdp_pipeline_tests.identity.frames import frames
