@@ -30,14 +30,12 @@ class NightlyResult:
     warehouse: str
     reason: str | None = None
     tables: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.success:
             return f"run {self.run_id} failed: {self.reason}"
         lines = [f"run {self.run_id} published to {self.warehouse}"]
         lines += [f"  {name:<40} {rows:>10,} rows" for name, rows in sorted(self.tables.items())]
-        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -108,9 +106,7 @@ def run_nightly(accept: tuple[str, ...] = (), full_rebuild: bool = False) -> Nig
     if not result.success:
         return NightlyResult(False, result.run_id, shown, reason=_first_failure(result))
     publication = result.output_for_node("warehouse_publication")
-    return NightlyResult(
-        True, result.run_id, shown, tables=dict(publication.row_counts), notes=publication.notes
-    )
+    return NightlyResult(True, result.run_id, shown, tables=dict(publication.row_counts))
 
 
 def _first_failure(result) -> str:

@@ -58,7 +58,7 @@ def build_profile_emails(resolution) -> pd.DataFrame:
         "email": emails["email_norm"].to_numpy(),
         "valid": emails["email_valid"].to_numpy(),
         "trust": records["trust"].to_numpy()[emails["rec"].to_numpy()],
-        "seen_at": emails["seen_at"].to_numpy(),
+        "seen_at": emails["seen_at"].array,
     })
     out = frame.groupby(["person_id", "email"], as_index=False).agg(
         first_seen_at=("seen_at", "min"), last_seen_at=("seen_at", "max"),

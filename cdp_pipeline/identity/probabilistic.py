@@ -79,7 +79,8 @@ def candidate_pairs(records: pd.DataFrame, window: int) -> pd.DataFrame:
         return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)})
     pairs = np.concatenate(found).astype(np.int64)
     n = np.int64(len(records))
-    code = np.unique(np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1]))
+    code = np.sort(np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1]))
+    code = code[np.concatenate([[True], code[1:] != code[:-1]])]
     return pd.DataFrame({"a": code // n, "b": code % n})
 
 

@@ -79,7 +79,7 @@ def _crm(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     extra = pd.DataFrame({"rec": np.arange(n), "email": _s(f, "additional_emails").str.split(r"[;,]")})
     extra = extra.explode("email").assign(origin="additional")
     emails = pd.concat([primary, extra], ignore_index=True)
-    emails["seen_at"] = records["seen_at"].to_numpy()[emails["rec"].to_numpy()]
+    emails["seen_at"] = records["seen_at"].array.take(emails["rec"].to_numpy())
     return records, emails
 
 
@@ -149,7 +149,7 @@ def _web(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     f = frame[_s(frame, "anonymous_id").notna()]
     ts = _ts(f, "timestamp")
     anon = _s(f, "anonymous_id")
-    order = np.argsort(ts.to_numpy(), kind="stable")
+    order = np.argsort(ts.to_numpy("datetime64[us]"), kind="stable")
     f, ts, anon = f.iloc[order], ts.iloc[order], anon.iloc[order]
     grouped = pd.DataFrame({
         "anon": anon, "first_name": _s(f, "first_name"), "last_name": _s(f, "last_name"),
@@ -302,4 +302,4 @@ def _email_event_addresses(events: pd.DataFrame | None, crm_ids: pd.Series) -> p
     position = position[~position.index.duplicated()]
     pairs = pairs[pairs["record_id"].isin(position.index)]
     return pd.DataFrame({"rec": position.loc[pairs["record_id"]].to_numpy(), "email": pairs["email"].to_numpy(),
-                         "origin": "email_event", "seen_at": pairs["seen_at"].to_numpy()})
+                         "origin": "email_event", "seen_at": pairs["seen_at"].array})

@@ -109,12 +109,32 @@ def _pending_files(extract: Extract, landing_dir: Path, ledger: Ledger, accept: 
             yield path, rel, drop.date, sha, {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def _dedupe(accepted: pd.DataFrame, key: tuple[str, ...], seen: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
+class KeySet:
+    """Sorted 64-bit key hashes: membership by binary search, so a growing set of tens of
+    millions of keys is never re-hashed per file (``np.isin`` would)."""
+
+    def __init__(self, hashes: np.ndarray):
+        self.sorted = np.sort(np.asarray(hashes, dtype=np.uint64), kind="stable")
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        if not len(self.sorted):
+            return np.zeros(len(hashes), dtype=bool)
+        position = np.minimum(np.searchsorted(self.sorted, hashes), len(self.sorted) - 1)
+        return self.sorted[position] == hashes
+
+    def add(self, hashes: np.ndarray) -> None:
+        self.sorted = np.sort(np.concatenate([self.sorted, hashes]), kind="stable")
+
+
+def _dedupe(accepted: pd.DataFrame, key: tuple[str, ...], seen: KeySet | None) -> tuple[pd.DataFrame, np.ndarray]:
     """Rows whose key repeats an earlier row of the file or (increments) of the table are dropped."""
     hashes = key_hashes(accepted, key)
     repeat = pd.Series(hashes).duplicated().to_numpy(copy=True)
-    if seen is not None and len(seen):
-        repeat |= np.isin(hashes, seen)
+    if seen is not None:
+        repeat |= seen.contains(hashes)
     return accepted.loc[~repeat], hashes[~repeat]
 
 
@@ -133,7 +153,9 @@ def ingest_extract(
     start = previous if previous is not None else empty_frame(extract)[columns]
     snapshot = extract.kind is Kind.SNAPSHOT
     in_force = start
-    in_force_keys = key_hashes(start, extract.natural_key)
+    start_keys = KeySet(key_hashes(start, extract.natural_key))
+    in_force_keys = KeySet(start_keys.sorted)
+    new_rows = 0
     new_parts: list[pd.DataFrame] = []
     quarantine_parts: list[pd.DataFrame] = []
     reports: list[FileReport] = []
@@ -157,7 +179,7 @@ def ingest_extract(
         accepted, quarantined = split_valid_rows(extract, read.frame)
         unique, hashes = _dedupe(accepted, extract.natural_key, None if snapshot else in_force_keys)
         duplicates = len(accepted) - len(unique)
-        lost = int(np.count_nonzero(~np.isin(in_force_keys, hashes))) if snapshot else 0
+        lost = int(np.count_nonzero(~KeySet(hashes).contains(in_force_keys.sorted))) if snapshot else 0
         verdict = evaluate_guards(
             read.rows_read,
             len(quarantined),
@@ -189,16 +211,16 @@ def ingest_extract(
         unique = unique[columns]
         if snapshot:
             _supersede_older_holds(ledger, drop_date)
-            in_force, in_force_keys, in_force_date = unique, hashes, drop_date
-        else:
-            if len(unique):
-                new_parts.append(unique)
-            in_force_keys = np.concatenate([in_force_keys, hashes])
+            in_force, in_force_keys, in_force_date = unique, KeySet(hashes), drop_date
+        elif len(unique):
+            new_parts.append(unique)
+            new_rows += len(unique)
+            in_force_keys.add(hashes)
 
     table = in_force if snapshot or not new_parts else pd.concat([start, *new_parts], ignore_index=True)
-    start_keys = key_hashes(start, extract.natural_key)
-    deleted = int(np.count_nonzero(~np.isin(start_keys, in_force_keys))) if snapshot else 0
-    new_rows = int(np.count_nonzero(~np.isin(in_force_keys, start_keys)))
+    deleted = int(np.count_nonzero(~in_force_keys.contains(start_keys.sorted))) if snapshot else 0
+    if snapshot:
+        new_rows = int(np.count_nonzero(~start_keys.contains(in_force_keys.sorted)))
     held_files = [
         {"file": rel, "drop_date": entry["drop_date"], "reason": entry["error"]}
         for rel, entry in sorted(ledger.held().items())

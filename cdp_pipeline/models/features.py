@@ -150,6 +150,13 @@ def _person_ids(frame: pd.DataFrame | None) -> pd.Index:
     return pd.Index(frame["person_id"].dropna().unique())
 
 
+def person_codes(person_ids: pd.Series, persons: pd.Index) -> np.ndarray:
+    """Position of each row's person in ``persons`` (-1 when absent), looked up once per id."""
+    codes, uniques = pd.factorize(person_ids)
+    positions = persons.get_indexer(pd.Index(uniques))
+    return np.where(codes >= 0, positions[np.maximum(codes, 0)] if len(positions) else -1, -1)
+
+
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
 
@@ -158,7 +165,7 @@ def _encode_orders(orders: pd.DataFrame, persons: pd.Index) -> _Events:
     """Order lines: an order counts once (Total repeats on every line); voided orders do not
     count, refunded ones earn nothing."""
     status = _column(orders, "financial_status").astype("string").str.strip().str.lower()
-    person = persons.get_indexer(orders["person_id"])
+    person = person_codes(orders["person_id"], persons)
     first_line = ~pd.DataFrame({"p": person, "o": _column(orders, "order_id").to_numpy()}).duplicated().to_numpy()
     counted = first_line & ~status.isin(("voided",)).fillna(False).to_numpy()
     earning = counted & ~status.isin(("refunded",)).fillna(False).to_numpy()
@@ -185,7 +192,7 @@ def _encode_web(web: pd.DataFrame, persons: pd.Index) -> _Events:
     order = np.lexsort((times, cookie_code))
     event = _column(web, "event").astype("string")
     return _Events(
-        person=persons.get_indexer(web["person_id"])[order],
+        person=person_codes(web["person_id"], persons)[order],
         time=times[order],
         columns={
             "cookie": cookie_code[order],
@@ -202,14 +209,19 @@ def _encode_webinars(webinars: pd.DataFrame, persons: pd.Index) -> _Events:
     registered = time_us(webinars["registration_time"]) if "registration_time" in webinars else start.copy()
     registered = np.where(np.isnan(registered), start, registered)
     attended = webinars["attended"].fillna(False).to_numpy(dtype=bool) if "attended" in webinars else np.zeros(len(webinars), bool)
-    return _Events(person=persons.get_indexer(webinars["person_id"]), time=registered, columns={"start": start, "attended": attended})
+    return _Events(person=person_codes(webinars["person_id"], persons), time=registered, columns={"start": start, "attended": attended})
 
 
-def _attributed(frame: pd.DataFrame | None, time_column: str, columns: tuple[str, ...]) -> pd.DataFrame | None:
-    """The rows with a person, restricted to the columns used (copying wide frames is slow)."""
+def _attributed(
+    frame: pd.DataFrame | None, time_column: str, columns: tuple[str, ...], keep_unattributed: bool = False
+) -> pd.DataFrame | None:
+    """The columns used (copying wide frames is slow) of the rows with a person; email events
+    keep unattributed rows (masked later by person code) to avoid copying the largest frame."""
     if frame is None or time_column not in frame or "person_id" not in frame:
         return None
     narrow = frame[[c for c in dict.fromkeys(("person_id", time_column, *columns)) if c in frame]]
+    if keep_unattributed:
+        return narrow
     has_person = narrow["person_id"].notna().to_numpy()
     return narrow if has_person.all() else narrow[has_person]
 
@@ -217,7 +229,7 @@ def _attributed(frame: pd.DataFrame | None, time_column: str, columns: tuple[str
 def prepare_engagement_data(frames: dict[str, pd.DataFrame]) -> EngagementData:
     """Encode every source once; cutting is then masking (see ``engagement_features``)."""
     email = _attributed(get_frame(frames, "email_events"), "event_time",
-                        ("campaign_id", "recipient", "event_type", "user_agent", "link_url"))
+                        ("campaign_id", "recipient", "event_type", "user_agent", "link_url"), keep_unattributed=True)
     orders = _attributed(get_frame(frames, "orders"), "created_at",
                          ("order_id", "total", "financial_status", "lineitem_category"))
     web = _attributed(get_frame(frames, "web_events"), "timestamp", ("anonymous_id", "user_id", "event", "category"))
@@ -246,7 +258,7 @@ def prepare_engagement_data(frames: dict[str, pd.DataFrame]) -> EngagementData:
     return EngagementData(
         persons=persons,
         email=encoded,
-        email_person=persons.get_indexer(email["person_id"]) if email is not None else np.zeros(0, np.int64),
+        email_person=person_codes(email["person_id"], persons) if email is not None else np.zeros(0, np.int64),
         recipient_work=work_domain_flags(pd.Series(encoded.recipients)) if encoded is not None else np.zeros(0),
         orders=_encode_orders(orders, persons) if orders is not None else None,
         web=_encode_web(web, persons) if web is not None else None,
