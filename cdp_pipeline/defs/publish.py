@@ -25,7 +25,7 @@ PERSON_TABLES = ("identity_map", "profiles", "profile_emails", "engagement_score
 def email_segments_are_consent_safe(
     segment_tables: dict[str, pd.DataFrame], profiles: pd.DataFrame, profile_emails: pd.DataFrame
 ) -> dg.AssetCheckResult:
-    from cdp_pipeline.segments.membership import consent_violations
+    from cdp_pipeline.segments.build import consent_violations
 
     violations = consent_violations(segment_tables, profiles, profile_emails)
     return dg.AssetCheckResult(

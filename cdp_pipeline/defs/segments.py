@@ -46,6 +46,7 @@ def segment_features(person_activity: PersonActivity, profiles: pd.DataFrame, la
         "orders": person_activity.orders,
         "web_events": person_activity.web_events,
         "webinar_registrations": person_activity.webinar_registrations,
+        "crm_contacts": person_activity.crm_contacts,
     }
     features = behaviour_features(profiles, frames, landing_drops)
     return dg.Output(features, metadata=frame_metadata(features))
@@ -90,7 +91,7 @@ def build_segment_asset(definition: SegmentDefinition) -> dg.AssetsDefinition:
         ins={"segment_population": dg.AssetIn(), "landing_drops": dg.AssetIn()},
     )
     def segment_asset(segment_population: pd.DataFrame, landing_drops) -> dg.Output:
-        from cdp_pipeline.segments.membership import select_members
+        from cdp_pipeline.segments.build import select_members
 
         members = select_members(definition, segment_population, landing_drops)
         return dg.Output(
@@ -121,7 +122,7 @@ def build_template_asset(template: SegmentTemplate) -> dg.AssetsDefinition:
     def template_asset(segment_population: pd.DataFrame, person_activity: PersonActivity, landing_drops) -> dg.Output:
         from cdp_pipeline.segments.behaviour import store_categories
         from cdp_pipeline.segments.build import expand_templates
-        from cdp_pipeline.segments.membership import select_members
+        from cdp_pipeline.segments.build import select_members
 
         categories = store_categories({"orders": person_activity.orders, "web_events": person_activity.web_events})
         expanded = expand_templates([template], categories)
@@ -169,7 +170,7 @@ TEMPLATE_ASSET_NAMES = [template_asset_name(t) for t in TEMPLATES]
 )
 def segment_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing_drops, **segments) -> dg.Output:
     from cdp_pipeline.segments.build import segment_changes, segment_tables as as_tables
-    from cdp_pipeline.segments.membership import catalogue_rows
+    from cdp_pipeline.segments.build import catalogue_rows
 
     members: dict[str, pd.DataFrame] = {}
     definitions: list[SegmentDefinition] = []

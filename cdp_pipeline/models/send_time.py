@@ -93,7 +93,7 @@ class SendTimeModel:
 
 
 def email_domain_type(emails: pd.Series) -> pd.Series:
-    """'personal' (free-mail / consumer ISP), 'work' (any other domain) or 'unknown' (no address)."""
+    """'personal' (free-mail / consumer ISP), 'work' (other domains), 'unknown' (no address)."""
     text = emails.astype("string").str.strip().str.lower()
     domain = text.str.replace(r"^.*@", "", regex=True).where(text.str.contains("@", regex=False))
     personal = domain.str.contains(PERSONAL_DOMAIN_PATTERN, regex=True)
@@ -306,7 +306,8 @@ def beta_binomial_strength(
     if denominator <= 0:
         return 1.0 / settings.min_correlation - 1.0
     numerator = ((k - n * m) ** 2 / (m * (1 - m)) - n).sum()
-    rho = float(np.clip(numerator / denominator, settings.min_correlation, settings.max_correlation))
+    rho = numerator / denominator
+    rho = float(np.clip(rho, settings.min_correlation, settings.max_correlation))
     return 1.0 / rho - 1.0
 
 
@@ -607,9 +608,8 @@ def _fit(
 
 def data_cutoff(reference_date: date | pd.Timestamp) -> pd.Timestamp:
     """Events up to the end of the reference date (UTC) are known on that date."""
-    return pd.Timestamp(reference_date).normalize().tz_localize(None).tz_localize("UTC") + pd.Timedelta(
-        days=1
-    )
+    day = pd.Timestamp(reference_date).normalize().tz_localize(None)
+    return day.tz_localize("UTC") + pd.Timedelta(days=1)
 
 
 def fit_send_time_model(
@@ -679,7 +679,7 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def population_heatmap(model: SendTimeModel) -> pd.DataFrame:
-    """7 x 24 share of sends answered within the window, by local weekday and hour (NaN: no sends)."""
+    """7 x 24 share of sends answered within the window, by local weekday x hour (NaN: none)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = model.heatmap_successes / model.heatmap_trials
     return pd.DataFrame(rate, index=list(WEEKDAY_NAMES), columns=list(range(HOURS)))
@@ -718,12 +718,16 @@ def _hit_metrics(send_hour: np.ndarray, recommended: np.ndarray, responded: np.n
     near = circular_hour_distance(send_hour, recommended) <= tolerance
     return {
         "hit_rate": float(near[responded].mean()) if responded.any() else float("nan"),
-        "response_rate_at_recommended": float(responded[near].mean()) if near.any() else float("nan"),
+        "response_rate_at_recommended": (
+            float(responded[near].mean()) if near.any() else float("nan")
+        ),
         "sends_at_recommended": int(near.sum()),
     }
 
 
-def person_mode_hours(sends: AttributedSends, located: _Located, before: pd.Timestamp) -> np.ndarray:
+def person_mode_hours(
+    sends: AttributedSends, located: _Located, before: pd.Timestamp
+) -> np.ndarray:
     """Baseline: each person's most frequent local hour of human opens/clicks before ``before``
     (ties: the earliest hour); -1 for persons without any."""
     earlier = sends.response_time < before.value
@@ -801,7 +805,8 @@ def _evaluate(
 
     # The model covers every person of ``sends`` in the same order, so codes index it directly.
     model_hour = model.persons["best_hour_local"].to_numpy()[held.person] % HOURS
-    train_hours = model.heatmap_successes.sum(axis=0) / np.maximum(model.heatmap_trials.sum(axis=0), 1)
+    trials_by_hour = np.maximum(model.heatmap_trials.sum(axis=0), 1)
+    train_hours = model.heatmap_successes.sum(axis=0) / trials_by_hour
     global_hour = int(train_hours.argmax())
     mode = person_mode_hours(sends, located, cut)[held.person]
     mode_hour = np.where(mode >= 0, mode, global_hour)

@@ -265,56 +265,91 @@ def build_segments(
     """The ``segments`` catalogue and one member table per segment slug.
 
     ``profiles`` carry ``sendable`` (from :func:`cdp_pipeline.consent.derive_consent`) and
-    ``profile_emails`` their statuses; erased persons are already dropped from both. Email
-    segments keep only sendable persons with an active address; a call list (email: false)
-    keeps everyone matching and adds ``phone``.
+    ``profile_emails`` their statuses; erased persons are already dropped from both.
     """
     needed = set().union(*(rule_columns(d.rule) for d in definitions)) if definitions else set()
-    frame = segment_input(profiles, features, scores, send_times, profile_emails, sorted(needed))
-    members: dict[str, pd.DataFrame] = {}
-    rows = []
-    for definition in definitions:
-        mask = evaluate(definition.rule, frame, reference_date)
-        if definition.email:
-            mask &= frame["sendable"].to_numpy() & frame["best_email"].notna().to_numpy()
-        chosen = frame[mask].sort_values("person_id", kind="stable")
-        table = pd.DataFrame(
-            {
-                "person_id": chosen["person_id"].astype("string"),
-                "email": chosen["best_email"].astype("string"),
-                "first_name": chosen["first_name"].astype("string"),
-                "score": pd.to_numeric(chosen["score"], errors="coerce").astype("Float64"),
-                "tier": chosen["tier"].astype("string"),
-                "best_hour_utc": pd.to_numeric(chosen["best_hour_utc"], errors="coerce")
-                .astype("Int64"),
-                "holdout": holdout_flags(
-                    definition.slug, chosen["person_id"], definition.holdout_share
-                ),
-            }
-        ).reset_index(drop=True)
-        if not definition.email:
-            table["phone"] = chosen["phone"].astype("string").to_numpy()
-        members[definition.slug] = table
-        rows.append(
-            {
-                "segment": definition.slug,
-                "description": definition.description,
-                "definition": definition.definition,
-                "members": len(table),
-                "holdout_members": int(table["holdout"].sum()),
-                "refreshed_at": _midnight_utc(reference_date),
-                "run_id": run_id,
-                "owner": definition.owner,
-                "email_segment": definition.email,
-                "holdout_share": definition.holdout_share,
-            }
-        )
-    catalogue = pd.DataFrame(
-        rows,
-        columns=["segment", "description", "definition", "members", "holdout_members",
-                 "refreshed_at", "run_id", "owner", "email_segment", "holdout_share"],
-    )
-    return catalogue, members
+    population = segment_input(profiles, features, scores, send_times, profile_emails, sorted(needed))
+    members = {d.slug: select_members(d, population, reference_date) for d in definitions}
+    return catalogue_rows(definitions, members, reference_date, run_id), members
+
+
+def select_members(definition: SegmentDefinition, population: pd.DataFrame, reference_date: date) -> pd.DataFrame:
+    """The member table of one segment (warehouse columns of ``segment_<slug>``).
+
+    An email segment keeps only sendable persons with an active address, and gives that
+    address; a call list (email: false) keeps everyone the rule selects and adds ``phone``.
+    """
+    mask = evaluate(definition.rule, population, reference_date).to_numpy(dtype=bool)
+    if definition.email:
+        mask = mask & population["sendable"].to_numpy(dtype=bool) & population["best_email"].notna().to_numpy()
+    chosen = population[mask].sort_values("person_id", kind="stable")
+    table = pd.DataFrame(
+        {
+            "person_id": chosen["person_id"].astype("string"),
+            "email": chosen["best_email"].astype("string"),
+            "first_name": chosen["first_name"].astype("string"),
+            "score": pd.to_numeric(chosen["score"], errors="coerce").astype("Float64"),
+            "tier": chosen["tier"].astype("string"),
+            "best_hour_utc": pd.to_numeric(chosen["best_hour_utc"], errors="coerce").astype("Int64"),
+            "holdout": holdout_flags(definition.slug, chosen["person_id"], definition.holdout_share),
+        }
+    ).reset_index(drop=True)
+    if not definition.email:
+        table["phone"] = chosen["phone"].astype("string").to_numpy()
+    return table
+
+
+CATALOGUE_COLUMNS = [
+    "segment", "description", "definition", "members", "holdout_members", "refreshed_at",
+    "run_id", "owner", "email_segment", "holdout_share",
+]
+
+
+def catalogue_rows(
+    definitions: Sequence[SegmentDefinition],
+    members: Mapping[str, pd.DataFrame],
+    reference_date: date,
+    run_id: str,
+) -> pd.DataFrame:
+    """The ``segments`` table: one row per segment, its rule as written and its sizes."""
+    rows = [
+        {
+            "segment": d.slug,
+            "description": d.description,
+            "definition": d.definition,
+            "members": len(members[d.slug]),
+            "holdout_members": int(members[d.slug]["holdout"].sum()),
+            "refreshed_at": _midnight_utc(reference_date),
+            "run_id": run_id,
+            "owner": d.owner,
+            "email_segment": d.email,
+            "holdout_share": d.holdout_share,
+        }
+        for d in definitions
+    ]
+    return pd.DataFrame(rows, columns=CATALOGUE_COLUMNS)
+
+
+def consent_violations(
+    tables: Mapping[str, pd.DataFrame], profiles: pd.DataFrame, profile_emails: pd.DataFrame
+) -> pd.DataFrame:
+    """Members of email segments who may not be emailed at that address: ``(segment, person_id)``.
+
+    Checked independently of how members were chosen: the person must be sendable (consent
+    granted, not withdrawn, not erased) and the address one of theirs with status ``active``.
+    """
+    catalogue = tables["segments"]
+    email_segments = catalogue.loc[catalogue["email_segment"].astype(bool), "segment"]
+    sendable = set(profiles.loc[profiles["sendable"].astype(bool), "person_id"].astype(str))
+    active = profile_emails[profile_emails["status"] == "active"]
+    active_pairs = pd.MultiIndex.from_arrays([active["person_id"].astype(str), active["email"].astype(str)])
+    parts = []
+    for slug in email_segments:
+        members = tables[f"segment_{slug}"]
+        pairs = pd.MultiIndex.from_arrays([members["person_id"].astype(str), members["email"].astype(str)])
+        bad = ~members["person_id"].astype(str).isin(sendable).to_numpy() | ~pairs.isin(active_pairs)
+        parts.append(pd.DataFrame({"segment": slug, "person_id": members.loc[bad, "person_id"].astype(str)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["segment", "person_id"])
 
 
 def segment_changes(

@@ -56,7 +56,8 @@ def _true_persons(contacts: pd.DataFrame, events: pd.DataFrame, truth: Path):
     addresses["email"] = addresses["email"].astype("string").str.strip().str.lower()
     by_address = addresses.dropna().drop_duplicates("email").set_index("email")["person_id"]
     person = events["record_id"].map(crm)
-    person = person.fillna(events["recipient"].astype("string").str.strip().str.lower().map(by_address))
+    recipients = events["recipient"].astype("string").str.strip().str.lower()
+    person = person.fillna(recipients.map(by_address))
     events = events.assign(person_id=person.astype("string"))
     profiles = (
         contacts.dropna(subset=["person_id"])
