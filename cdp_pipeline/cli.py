@@ -27,7 +27,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         end_date=dt.date.fromisoformat(args.end_date),
         history_days=args.history_days,
     )
-    print(summary)
+    print("\n".join(summary.lines()))
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance
 
-from cdp_pipeline_tests.warehouse.pgtools import postgres_unavailable_reason
+from cdp_pipeline_tests.pgtools import postgres_unavailable_reason
 
 
 @pytest.fixture(scope="session")

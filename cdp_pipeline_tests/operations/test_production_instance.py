@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, Definitions, asset, define_asset_job, in_process_executor
 
 from cdp_pipeline.defs.automation import PUBLISH_TAG_KEY, PUBLISH_TAGS
-from cdp_pipeline_tests.warehouse.pgtools import temporary_database
+from cdp_pipeline_tests.pgtools import temporary_database
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

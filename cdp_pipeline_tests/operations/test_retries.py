@@ -10,7 +10,7 @@ from sqlalchemy import text
 from cdp_pipeline.defs.resources import WarehouseResource, warehouse_retry_policy
 from cdp_pipeline.warehouse.engine import make_engine
 from cdp_pipeline.warehouse.publish import ADVISORY_LOCK_SQL, read_table
-from cdp_pipeline_tests.warehouse.pgtools import postgres_url, temporary_schema
+from cdp_pipeline_tests.pgtools import postgres_url, temporary_schema
 
 FRAME = pd.DataFrame({"person_id": pd.array(["p1", "p2"], dtype="string"), "score": [0.5, 0.25]})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cdp_pipeline.warehouse.engine import make_engine
-from cdp_pipeline_tests.warehouse.pgtools import postgres_unavailable_reason, temporary_schema
+from cdp_pipeline_tests.pgtools import postgres_unavailable_reason, temporary_schema
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from cdp_pipeline.warehouse.engine import make_engine
 from cdp_pipeline.warehouse.errors import TransientWarehouseError, describe_error, is_transient
 from cdp_pipeline.warehouse.publish import PublishLockTimeout
-from cdp_pipeline_tests.warehouse.pgtools import postgres_url, unique_name
+from cdp_pipeline_tests.pgtools import postgres_url, unique_name
 
 
 def error_of(engine, sql: str = "SELECT 1") -> Exception:
