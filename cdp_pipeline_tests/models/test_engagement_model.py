@@ -106,8 +106,7 @@ def test_backtest_model_beats_both_baselines_on_the_validation_cut(trained):
     assert model["top_decile_lift"] > 1.2
 
 
-def test_calibration_holds_on_held_out_data_drawn_from_known_probabilities(trained, simulated):
-    frames, _ = simulated
+def test_calibration_holds_on_held_out_data_drawn_from_known_probabilities(trained):
     fresh, _ = simulate_engagement(4000, seed=11)
     from cdp_pipeline.models.engagement import labelled_cut
 
