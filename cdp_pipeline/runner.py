@@ -41,7 +41,8 @@ class NightlyResult:
 
 def ensure_dagster_home() -> Path:
     """A persistent instance so runs show in the UI; telemetry off (nothing leaves the machine)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME.resolve())))
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).resolve()
+    os.environ["DAGSTER_HOME"] = str(home)  # Dagster insists on an absolute path
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():

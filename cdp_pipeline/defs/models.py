@@ -144,6 +144,7 @@ def send_time_recommendations(
     from cdp_pipeline.models.send_time import (
         fit_and_evaluate_send_times,
         heatmap_png,
+        human_response_counts,
         population_heatmap,
         recommend_send_times,
     )
@@ -153,6 +154,8 @@ def send_time_recommendations(
         person_activity.email_events, profiles, landing_drops, tiers=tiers
     )
     send_times = recommend_send_times(model, profiles, landing_drops, tiers=tiers)
+    responses = human_response_counts(person_activity.email_events)
+    send_times["human_responses"] = send_times["person_id"].map(responses).fillna(0).astype("int64")
     yield dg.Output(
         (model, metrics),
         output_name="send_time_model",

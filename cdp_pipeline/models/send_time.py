@@ -839,3 +839,9 @@ def _evaluate(
         }
     )
     return metrics, model
+
+
+def human_response_counts(email_events: pd.DataFrame) -> pd.Series:
+    """Human opens and clicks per person: the evidence behind a personal recommendation."""
+    human = email_events["event_type"].isin(["OPEN", "CLICK"]) & ~email_events["is_machine"].astype(bool)
+    return email_events.loc[human].groupby("person_id").size()
