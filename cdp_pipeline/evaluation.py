@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.config import Settings
+from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS
 
 RESPONSES_FOR_TRUTH_AGREEMENT = 5
 
@@ -53,10 +54,29 @@ def send_time_truth_agreement(
     }
 
 
+def engagement_truth_ceiling(artifact_folder: Path, owner: pd.Series, propensity: pd.Series) -> dict:
+    """ROC-AUC that each person's true propensity reaches on the model's validation labels:
+    the best any model could do on those labels."""
+    from sklearn.metrics import roc_auc_score
+
+    from cdp_pipeline.models.artifacts import load_validation_labels
+
+    labels = load_validation_labels(artifact_folder)
+    truth = owner.reindex(labels.index.astype("string")).map(propensity)
+    known = truth.notna().to_numpy()
+    usable = known.any() and labels[known].nunique() == 2
+    return {
+        "labelled_persons": int(len(labels)),
+        "persons_with_truth": int(known.sum()),
+        "roc_auc": float(roc_auc_score(labels[known], truth[known])) if usable else None,
+    }
+
+
 def model_run_metrics(model_runs: pd.DataFrame) -> dict:
     runs = {}
     for row in model_runs.itertuples():
         runs[row.model] = {
+            "version": row.model_version,
             "metrics": json.loads(row.metrics),
             "baselines": json.loads(row.baseline_metrics),
         }
@@ -78,11 +98,10 @@ def evaluate(what: str, truth_dir: Path, warehouse_url: str | None = None) -> di
     if what in ("engagement", "send-time", "all"):
         runs = model_run_metrics(read_table(engine, "model_runs"))
         if what in ("engagement", "all"):
-            from cdp_pipeline.models.engagement import truth_ceiling
-
             engagement = runs.get("engagement", {})
-            engagement["truth_ceiling"] = truth_ceiling(
-                Settings.from_env().state_dir, owner, persons.set_index("true_person_id")["propensity"].astype(float)
+            folder = Settings.from_env().state_dir / ENGAGEMENT_ARTIFACTS / engagement["version"]
+            engagement["truth_ceiling"] = engagement_truth_ceiling(
+                folder, owner, persons.set_index("true_person_id")["propensity"].astype(float)
             )
             result["engagement"] = engagement
         if what in ("send-time", "all"):

@@ -11,8 +11,8 @@ from cdp_pipeline.defs.common import OWNERS
 from cdp_pipeline.defs.identity import PersonActivity
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata, png_markdown
 from cdp_pipeline.defs.resources import StateResource
+from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS
 
-ENGAGEMENT_ARTIFACTS = "models/engagement"
 
 
 def _model_frames(activity: PersonActivity, profiles: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -54,12 +54,15 @@ def engagement_model(
     profiles: pd.DataFrame,
     landing_drops,
 ):
-    from cdp_pipeline.models.artifacts import save_model
+    from cdp_pipeline.models.artifacts import save_model, save_validation_labels
     from cdp_pipeline.models.engagement import train_engagement_model
+    from cdp_pipeline.models.features import engagement_labels, prepare_engagement_data
     from cdp_pipeline.models.metrics import calibration_plot_png
 
-    model = train_engagement_model(_model_frames(person_activity, profiles), landing_drops, seed=0)
+    data = prepare_engagement_data(_model_frames(person_activity, profiles))
+    model = train_engagement_model(data, landing_drops, seed=0)
     folder = save_model(model, state.folder / ENGAGEMENT_ARTIFACTS / model.version)
+    save_validation_labels(folder, engagement_labels(data, model.cuts["valid"], model.settings.window_days))
     scored = {name: m for name, m in model.metrics.items() if isinstance(m, dict) and "roc_auc" in m}
     curves = {name: m.get("calibration", []) for name, m in scored.items()}
     return dg.Output(

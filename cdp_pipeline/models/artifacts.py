@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from cdp_pipeline.models.engagement import EngagementModel
 from cdp_pipeline.models.metrics import json_safe
 
+ENGAGEMENT_ARTIFACTS = "models/engagement"  # under the state folder, one sub-folder per version
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 
@@ -53,3 +56,19 @@ def load_model(folder: Path) -> EngagementModel:
     if recorded.get("version") != model.version or recorded.get("features") != model.feature_names:
         raise ValueError(f"{folder}: model file and manifest disagree (version {model.version} vs {recorded.get('version')})")
     return model
+
+
+VALIDATION_LABELS_FILE = "validation_labels.parquet"
+
+
+def save_validation_labels(folder: Path, labels: pd.Series) -> Path:
+    """The validation cut's labels beside the model, so its metrics can be re-checked later
+    (for example against a synthetic truth) without re-running the backtest."""
+    path = Path(folder) / VALIDATION_LABELS_FILE
+    labels.rename("label").rename_axis("person_id").reset_index().to_parquet(path, index=False)
+    return path
+
+
+def load_validation_labels(folder: Path) -> pd.Series:
+    frame = pd.read_parquet(Path(folder) / VALIDATION_LABELS_FILE)
+    return frame.set_index("person_id")["label"]

@@ -209,9 +209,20 @@ def fit_calibrated_booster(features: pd.DataFrame, labels: np.ndarray, seed: int
     matrix = features.to_numpy(dtype=float)
     booster = HistGradientBoostingClassifier(**settings.booster_params(seed))
     method = settings.calibration if n_cal >= MIN_ISOTONIC_ROWS else "sigmoid"
-    calibrated = CalibratedClassifierCV(FrozenEstimator(booster), method=method)
+    # Calibration cross-validates on its rows: a small population gets fewer folds, and one
+    # with a single row of a class cannot be calibrated at all (the booster's own
+    # probabilities are used, which its validation metrics then show).
+    smallest_class = np.bincount(y[calibrate], minlength=2).min()
+    folds = min(5, int(smallest_class))
+    calibrated = CalibratedClassifierCV(FrozenEstimator(booster), method=method, cv=folds) if folds >= 2 else None
+    # scikit-learn 1.9 cannot bin a feature with no observed value (a short history, a small
+    # population): such a feature carries no information, so it is trained as a constant.
+    boosting_rows = matrix[boost]
+    boosting_rows[:, np.isnan(boosting_rows).all(axis=0)] = 0.0
     with _thread_limit(settings.threads):
-        booster.fit(matrix[boost], y[boost])
+        booster.fit(boosting_rows, y[boost])
+        if calibrated is None:
+            return booster
         calibrated.fit(matrix[calibrate], y[calibrate])
     return calibrated
 

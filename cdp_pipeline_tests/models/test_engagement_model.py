@@ -204,3 +204,18 @@ def test_a_model_file_that_does_not_match_its_manifest_is_refused(tmp_path, trai
     (folder / "manifest.json").write_text(json.dumps({**manifest, "version": "eng-other"}))
     with pytest.raises(ValueError, match="disagree"):
         load_model(folder)
+
+
+def test_a_feature_never_observed_in_training_does_not_stop_the_model():
+    """A short history leaves some features empty; training must still succeed."""
+    import numpy as np
+    import pandas as pd
+
+    from cdp_pipeline.models.engagement import EngagementSettings, fit_calibrated_booster
+
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame({"recency": rng.random(2000), "never_seen": np.nan})
+    labels = (features["recency"] < 0.5).to_numpy(dtype=int)
+    model = fit_calibrated_booster(features, labels, seed=0, settings=EngagementSettings())
+    scores = model.predict_proba(features.to_numpy(dtype=float))[:, 1]
+    assert scores[labels == 1].mean() > scores[labels == 0].mean()
