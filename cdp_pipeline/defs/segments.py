@@ -8,6 +8,7 @@ output holds a member table per category, since the categories are only known fr
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,10 @@ from cdp_pipeline.defs.identity import PersonActivity
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import WarehouseResource
 from cdp_pipeline.segments.build import SegmentDefinition, SegmentTemplate, load_catalogue
+
+
+# Segments feed the send tools every morning: older than a day is a warning, two days a failure.
+SEGMENT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
 
 
 def definitions_file() -> Path | None:
@@ -83,6 +88,7 @@ def build_segment_asset(definition: SegmentDefinition) -> dg.AssetsDefinition:
         kinds={"pandas"},
         owners=OWNERS,
         tags={"segment/owner": _tag(definition.owner), "segment/email": str(definition.email).lower()},
+        freshness_policy=SEGMENT_FRESHNESS,
         description=(
             f"{definition.description} Rule: `{definition.definition}`. "
             + ("Email segment: sendable persons only, " if definition.email else "Call list, ")
@@ -113,6 +119,7 @@ def build_template_asset(template: SegmentTemplate) -> dg.AssetsDefinition:
         kinds={"pandas"},
         owners=OWNERS,
         tags={"segment/owner": _tag(template.owner), "segment/email": str(template.email).lower()},
+        freshness_policy=SEGMENT_FRESHNESS,
         description=(
             f"{template.description} One segment per value of `{template.for_each}` found in "
             f"the data; output: a member table per segment."
@@ -162,6 +169,7 @@ TEMPLATE_ASSET_NAMES = [template_asset_name(t) for t in TEMPLATES]
         **{name: dg.AssetIn(name) for name in SEGMENT_ASSET_NAMES + TEMPLATE_ASSET_NAMES},
         "landing_drops": dg.AssetIn(),
     },
+    freshness_policy=SEGMENT_FRESHNESS,
     description=(
         "The `segments` catalogue (slug, description, rule as written, members, holdout) and "
         "`segment_changes` (who entered or left each segment in this run, for triggered sends), "
