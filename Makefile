@@ -43,3 +43,9 @@ bench: $(STAMP)
 	done
 	$(BIN)/python -m cdp_pipeline.bench.report $(BENCH_OUT) > BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
+
+# Headless-Chromium screenshot of the global asset lineage graph for the README: make screenshot
+# (starts and stops its own webserver; needs Debian's chromium: apt-get install -y chromium)
+.PHONY: screenshot
+screenshot: $(STAMP)
+	scripts/screenshot_asset_graph.sh docs/asset-graph.png

@@ -2,6 +2,7 @@
 
 
 from dataclasses import dataclass
+from datetime import date
 
 import dagster as dg
 import pandas as pd
@@ -23,8 +24,10 @@ ERASURE_LEDGER_FILE = "erasure_ledger.parquet"
 
 @dataclass
 class PersonActivity:
-    """Source rows that belong to a person, each with its ``person_id`` (erased persons gone)."""
+    """Source rows that belong to a person, each with its ``person_id`` (erased persons gone),
+    and the run's reference date, which every later stage computes "as of"."""
 
+    reference_date: date
     email_events: pd.DataFrame  # crm_email_events + person_id + is_machine, machine_reason
     orders: pd.DataFrame  # store_orders (one row per line) + person_id
     web_events: pd.DataFrame  # store_web_events + person_id (a cookie's past counts once known)
@@ -127,6 +130,7 @@ def identity_map(identity_resolution) -> dg.Output:
     ins={
         "identity_resolution": dg.AssetIn(),
         **{name: dg.AssetIn(name) for name in IDENTITY_SOURCES},
+        "landing_drops": dg.AssetIn(),
     },
     description=(
         "Every email event, order line, web event and webinar registration with the person it "
@@ -134,7 +138,7 @@ def identity_map(identity_resolution) -> dg.Output:
         "opens and clicks carry `is_machine` (privacy proxies, security scanners) and its reason."
     ),
 )
-def person_activity(identity_resolution, **sources: IngestedExtract) -> dg.Output:
+def person_activity(identity_resolution, landing_drops, **sources: IngestedExtract) -> dg.Output:
     from cdp_pipeline.consent import with_person_ids
     from cdp_pipeline.identity.attach import attribute_events
     from cdp_pipeline.models.human_engagement import flag_machine_engagement
@@ -144,6 +148,7 @@ def person_activity(identity_resolution, **sources: IngestedExtract) -> dg.Outpu
     identity = identity_resolution.identity_map
     known = {name: frame[frame["person_id"].notna()] for name, frame in attributed.items()}
     activity = PersonActivity(
+        reference_date=landing_drops,
         email_events=flag_machine_engagement(known["crm_email_events"]),
         orders=known["store_orders"],
         web_events=known["store_web_events"],
@@ -191,9 +196,9 @@ def person_activity(identity_resolution, **sources: IngestedExtract) -> dg.Outpu
             ),
         ),
     },
-    ins={"identity_resolution": dg.AssetIn(), "person_activity": dg.AssetIn(), "landing_drops": dg.AssetIn()},
+    ins={"identity_resolution": dg.AssetIn(), "person_activity": dg.AssetIn()},
 )
-def golden_records(identity_resolution, person_activity: PersonActivity, landing_drops):
+def golden_records(identity_resolution, person_activity: PersonActivity):
     from cdp_pipeline.consent import derive_consent
     from cdp_pipeline.identity.golden import build_golden_records
 
@@ -213,7 +218,7 @@ def golden_records(identity_resolution, person_activity: PersonActivity, landing
         person_activity.store_customers,
         person_activity.webinar_registrations,
         person_activity.email_events,
-        reference_date=landing_drops,
+        reference_date=person_activity.reference_date,
     )
     yield dg.Output(
         profiles,

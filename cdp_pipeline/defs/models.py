@@ -52,7 +52,6 @@ def engagement_model(
     state: StateResource,
     person_activity: PersonActivity,
     profiles: pd.DataFrame,
-    landing_drops,
 ):
     from cdp_pipeline.models.artifacts import save_model, save_validation_labels
     from cdp_pipeline.models.engagement import train_engagement_model
@@ -60,7 +59,7 @@ def engagement_model(
     from cdp_pipeline.models.metrics import calibration_plot_png
 
     data = prepare_engagement_data(_model_frames(person_activity, profiles))
-    model = train_engagement_model(data, landing_drops, seed=0)
+    model = train_engagement_model(data, person_activity.reference_date, seed=0)
     folder = save_model(model, state.folder / ENGAGEMENT_ARTIFACTS / model.version)
     save_validation_labels(folder, engagement_labels(data, model.cuts["valid"], model.settings.window_days))
     scored = {name: m for name, m in model.metrics.items() if isinstance(m, dict) and "roc_auc" in m}
@@ -95,14 +94,13 @@ def engagement_scores(
     engagement_model,
     person_activity: PersonActivity,
     profiles: pd.DataFrame,
-    landing_drops,
 ) -> dg.Output:
     from cdp_pipeline.models.artifacts import load_model
     from cdp_pipeline.models.engagement import score_persons
     from cdp_pipeline.models.metrics import score_histogram_png
 
     model = load_model(state.folder / ENGAGEMENT_ARTIFACTS / engagement_model.version)
-    scores = score_persons(model, _model_frames(person_activity, profiles), landing_drops, profiles)
+    scores = score_persons(model, _model_frames(person_activity, profiles), person_activity.reference_date, profiles)
     thresholds = {"high": model.settings.high_threshold, "medium": model.settings.medium_threshold}
     return dg.Output(
         scores,
@@ -139,11 +137,9 @@ def engagement_scores(
             ),
         ),
     },
-    ins={"person_activity": dg.AssetIn(), "profiles": dg.AssetIn(), "engagement_scores": dg.AssetIn(), "landing_drops": dg.AssetIn()},
+    ins={"person_activity": dg.AssetIn(), "profiles": dg.AssetIn(), "engagement_scores": dg.AssetIn()},
 )
-def send_time_recommendations(
-    person_activity: PersonActivity, profiles: pd.DataFrame, engagement_scores: pd.DataFrame, landing_drops
-):
+def send_time_recommendations(person_activity: PersonActivity, profiles: pd.DataFrame, engagement_scores: pd.DataFrame):
     from cdp_pipeline.models.send_time import (
         fit_and_evaluate_send_times,
         heatmap_png,
@@ -154,9 +150,9 @@ def send_time_recommendations(
 
     tiers = engagement_scores.set_index("person_id")["tier"]
     model, metrics = fit_and_evaluate_send_times(
-        person_activity.email_events, profiles, landing_drops, tiers=tiers
+        person_activity.email_events, profiles, person_activity.reference_date, tiers=tiers
     )
-    send_times = recommend_send_times(model, profiles, landing_drops, tiers=tiers)
+    send_times = recommend_send_times(model, profiles, person_activity.reference_date, tiers=tiers)
     responses = human_response_counts(person_activity.email_events)
     send_times["human_responses"] = send_times["person_id"].map(responses).fillna(0).astype("int64")
     yield dg.Output(
@@ -181,7 +177,7 @@ def send_time_recommendations(
     owners=OWNERS,
     description="One row per model trained by this run, with its metrics and its baselines' metrics. Published as `model_runs`.",
 )
-def model_runs(engagement_model, send_time_model, landing_drops) -> dg.Output:
+def model_runs(engagement_model, send_time_model) -> dg.Output:
     from cdp_pipeline.models.engagement import model_run_record
 
     model, metrics = send_time_model
@@ -194,7 +190,7 @@ def model_runs(engagement_model, send_time_model, landing_drops) -> dg.Output:
             {
                 "model": "send_time",
                 "model_version": send_time_version,
-                "trained_at": pd.Timestamp(landing_drops),
+                "trained_at": pd.Timestamp(engagement_model.reference_date),
                 "train_rows": int(model.train_sends),
                 "metrics": json.dumps(own, sort_keys=True, default=str),
                 "baseline_metrics": json.dumps(baselines, sort_keys=True, default=str),

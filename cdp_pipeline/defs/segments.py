@@ -8,7 +8,8 @@ output holds a member table per category, since the categories are only known fr
 
 import os
 import re
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +26,14 @@ from cdp_pipeline.segments.build import SegmentDefinition, SegmentTemplate, load
 SEGMENT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
 
 
+@dataclass
+class SegmentPopulation:
+    """One row per person with every column a rule may read, and the date rules count from."""
+
+    frame: pd.DataFrame
+    reference_date: date
+
+
 def definitions_file() -> Path | None:
     """`CDP_SEGMENTS_FILE` names a team's own YAML; unset uses the built-in segments."""
     value = os.environ.get("CDP_SEGMENTS_FILE")
@@ -35,7 +44,7 @@ def definitions_file() -> Path | None:
     group_name="segments",
     kinds={"pandas"},
     owners=OWNERS,
-    ins={"person_activity": dg.AssetIn(), "profiles": dg.AssetIn(), "landing_drops": dg.AssetIn()},
+    ins={"person_activity": dg.AssetIn(), "profiles": dg.AssetIn()},
     description=(
         "Behaviour features per person that segment rules read, computed once per run across "
         "all of a person's identities: webinars registered/attended/missed, cart abandonment, "
@@ -43,7 +52,7 @@ def definitions_file() -> Path | None:
         "its percentile, web sessions in 30 days, days to the next birthday, lapsed."
     ),
 )
-def segment_features(person_activity: PersonActivity, profiles: pd.DataFrame, landing_drops) -> dg.Output:
+def segment_features(person_activity: PersonActivity, profiles: pd.DataFrame) -> dg.Output:
     from cdp_pipeline.segments.behaviour import behaviour_features
 
     frames = {
@@ -53,7 +62,7 @@ def segment_features(person_activity: PersonActivity, profiles: pd.DataFrame, la
         "webinar_registrations": person_activity.webinar_registrations,
         "crm_contacts": person_activity.crm_contacts,
     }
-    features = behaviour_features(profiles, frames, landing_drops)
+    features = behaviour_features(profiles, frames, person_activity.reference_date)
     return dg.Output(features, metadata=frame_metadata(features))
 
 
@@ -67,18 +76,28 @@ def segment_features(person_activity: PersonActivity, profiles: pd.DataFrame, la
         "segment_features": dg.AssetIn(),
         "engagement_scores": dg.AssetIn(),
         "send_times": dg.AssetIn(),
+        "person_activity": dg.AssetIn(),
     },
     description=(
         "One row per person with every column a segment rule may read (profile, behaviour, "
         "score, send time) and the best sendable address."
     ),
 )
-def segment_population(profiles, profile_emails, segment_features, engagement_scores, send_times) -> dg.Output:
+def segment_population(
+    profiles, profile_emails, segment_features, engagement_scores, send_times, person_activity: PersonActivity
+) -> dg.Output:
     from cdp_pipeline.segments.build import segment_input
 
-    population = segment_input(profiles, segment_features, engagement_scores, send_times, profile_emails)
-    return dg.Output(population, metadata={"dagster/row_count": dg.MetadataValue.int(len(population)),
-                                           "sendable": dg.MetadataValue.int(int(population["sendable"].sum()))})
+    frame = segment_input(profiles, segment_features, engagement_scores, send_times, profile_emails)
+    population = SegmentPopulation(frame, person_activity.reference_date)
+    return dg.Output(
+        population,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(frame)),
+            "sendable": dg.MetadataValue.int(int(frame["sendable"].sum())),
+            "reference_date": str(population.reference_date),
+        },
+    )
 
 
 def build_segment_asset(definition: SegmentDefinition) -> dg.AssetsDefinition:
@@ -94,12 +113,12 @@ def build_segment_asset(definition: SegmentDefinition) -> dg.AssetsDefinition:
             + ("Email segment: sendable persons only, " if definition.email else "Call list, ")
             + f"{definition.holdout_share:.0%} held out as a control group."
         ),
-        ins={"segment_population": dg.AssetIn(), "landing_drops": dg.AssetIn()},
+        ins={"segment_population": dg.AssetIn()},
     )
-    def segment_asset(segment_population: pd.DataFrame, landing_drops) -> dg.Output:
+    def segment_asset(segment_population: SegmentPopulation) -> dg.Output:
         from cdp_pipeline.segments.build import select_members
 
-        members = select_members(definition, segment_population, landing_drops)
+        members = select_members(definition, segment_population.frame, segment_population.reference_date)
         return dg.Output(
             members,
             metadata=frame_metadata(
@@ -124,16 +143,19 @@ def build_template_asset(template: SegmentTemplate) -> dg.AssetsDefinition:
             f"{template.description} One segment per value of `{template.for_each}` found in "
             f"the data; output: a member table per segment."
         ),
-        ins={"segment_population": dg.AssetIn(), "person_activity": dg.AssetIn(), "landing_drops": dg.AssetIn()},
+        ins={"segment_population": dg.AssetIn(), "person_activity": dg.AssetIn()},
     )
-    def template_asset(segment_population: pd.DataFrame, person_activity: PersonActivity, landing_drops) -> dg.Output:
+    def template_asset(segment_population: SegmentPopulation, person_activity: PersonActivity) -> dg.Output:
         from cdp_pipeline.segments.behaviour import store_categories
         from cdp_pipeline.segments.build import expand_templates
         from cdp_pipeline.segments.build import select_members
 
         categories = store_categories({"orders": person_activity.orders, "web_events": person_activity.web_events})
         expanded = expand_templates([template], categories)
-        tables = {d.slug: (d, select_members(d, segment_population, landing_drops)) for d in expanded}
+        tables = {
+            d.slug: (d, select_members(d, segment_population.frame, segment_population.reference_date))
+            for d in expanded
+        }
         return dg.Output(
             tables,
             metadata={
@@ -167,7 +189,7 @@ TEMPLATE_ASSET_NAMES = [template_asset_name(t) for t in TEMPLATES]
     owners=OWNERS,
     ins={
         **{name: dg.AssetIn(name) for name in SEGMENT_ASSET_NAMES + TEMPLATE_ASSET_NAMES},
-        "landing_drops": dg.AssetIn(),
+        "segment_population": dg.AssetIn(),
     },
     freshness_policy=SEGMENT_FRESHNESS,
     description=(
@@ -176,7 +198,9 @@ TEMPLATE_ASSET_NAMES = [template_asset_name(t) for t in TEMPLATES]
         "plus every member table, ready for one atomic publication."
     ),
 )
-def segment_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing_drops, **segments) -> dg.Output:
+def segment_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, segment_population: SegmentPopulation, **segments
+) -> dg.Output:
     from cdp_pipeline.segments.build import segment_changes, segment_tables as as_tables
     from cdp_pipeline.segments.build import catalogue_rows
 
@@ -191,7 +215,7 @@ def segment_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             for slug, (definition, table) in output.items():
                 definitions.append(definition)
                 members[slug] = table
-    catalogue = catalogue_rows(definitions, members, landing_drops, context.run_id)
+    catalogue = catalogue_rows(definitions, members, segment_population.reference_date, context.run_id)
     previous, history = _previous_segments(warehouse)
     changes = segment_changes(previous, members, context.run_id, history=history)
     tables = as_tables(catalogue, members, changes)
