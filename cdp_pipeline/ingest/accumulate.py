@@ -162,7 +162,14 @@ def ingest_extract(
     changed = False
 
     in_force_date = _applied_snapshot_date(ledger) if snapshot else None
-    for path, rel, drop_date, sha, stat in _pending_files(extract, landing_dir, ledger, accept):
+    pending = list(_pending_files(extract, landing_dir, ledger, accept))
+    if snapshot:
+        # Only the newest acceptable snapshot matters: trying the newest first, the older
+        # pending ones become "older than the snapshot in force" and are not even read (a full
+        # rebuild reads one CRM export, not one per day). A held newest one falls back to the
+        # next newest, and stays held for the operator.
+        pending.sort(key=lambda item: item[2], reverse=True)
+    for path, rel, drop_date, sha, stat in pending:
         changed = True
         if in_force_date is not None and drop_date < in_force_date:
             message = f"older than the snapshot in force ({in_force_date.isoformat()}): a late delivery, not applied"
@@ -227,7 +234,8 @@ def ingest_extract(
     ]
     quarantine = pd.concat(quarantine_parts, ignore_index=True) if quarantine_parts else empty_quarantine()
     return IngestOutcome(
-        extract, table.reset_index(drop=True), quarantine, reports, held_files, deleted, new_rows, ledger, store, changed
+        extract, table.reset_index(drop=True), quarantine, sorted(reports, key=lambda r: (r.drop_date, r.file)),
+        held_files, deleted, new_rows, ledger, store, changed
     )
 
 

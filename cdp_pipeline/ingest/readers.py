@@ -31,6 +31,9 @@ from cdp_pipeline.ingest.parsing import parse_column
 from cdp_pipeline.quality.rules import PARSE_ERROR_SEPARATOR, PARSE_ERRORS_COLUMN, RAW_COLUMN
 
 QUOTE, NEWLINE, CARRIAGE_RETURN = ord('"'), ord("\n"), ord("\r")
+MAX_EXTRA_FIELDS = 64
+"""Fields beyond the header's that a ragged row keeps for its quarantined ``_raw`` text: every
+kept field costs a column, so one line of a million delimiters must not make a million."""
 
 
 class UnreadableFile(Exception):
@@ -201,13 +204,15 @@ def locate_records(body: bytes, delimiter: str) -> _Records | None:
     return _Records(lines, fields, content <= 0, terminated)
 
 
-def _split_fields(body: bytes, encoding: str, delimiter: str, width: int) -> pd.DataFrame:
-    """Every record's fields as text (pandas C parser; blank lines kept so rows stay aligned)."""
+def _split_fields(body: bytes, encoding: str, delimiter: str, width: int, kept: int) -> pd.DataFrame:
+    """Every record's first ``kept`` fields as text (pandas C parser; blank lines kept so rows
+    stay aligned). ``width`` is the widest record: the parser needs a name for every field."""
     return pd.read_csv(
         io.BytesIO(body),
         sep=delimiter,
         header=None,
         names=list(range(width)),
+        usecols=list(range(min(width, kept))),
         dtype=str,
         na_filter=False,
         skip_blank_lines=False,
@@ -242,12 +247,14 @@ def _records_with_csv_module(text: str, delimiter: str) -> tuple[pd.DataFrame, _
     """Careful path, only for files whose quotes do not pair up: a stray quote inside an
     unquoted field, or a last line cut inside a quoted field. Python's csv module, row by row."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows, lines, next_line = [], [], 1
+    rows, lines, counts, next_line = [], [], [], 1
     for fields in reader:  # rare files only (see locate_records)
-        rows.append(fields)
+        kept = (len(rows[0]) if rows else len(fields)) + MAX_EXTRA_FIELDS
+        rows.append(fields[:kept])
+        counts.append(len(fields))
         lines.append(next_line)
         next_line = reader.line_num + 1
-    counts = np.array([len(r) for r in rows])
+    counts = np.array(counts)
     terminated = np.ones(len(rows), dtype=bool)
     terminated[-1] = text.endswith(("\n", "\r"))
     tail = "\n".join(text.split("\n")[lines[-1] - 1 :])
@@ -256,7 +263,7 @@ def _records_with_csv_module(text: str, delimiter: str) -> tuple[pd.DataFrame, _
         cut_in_quotes = False
     except csv.Error:
         cut_in_quotes = True
-    split = pd.DataFrame(rows, columns=range(max(int(counts.max()), 1)), dtype="string")
+    split = pd.DataFrame(rows, columns=range(max(max(len(r) for r in rows), 1)), dtype="string")
     records = _Records(np.array(lines), np.maximum(counts, 1), counts == 0, terminated, cut_in_quotes)
     return split, records
 
@@ -266,7 +273,8 @@ def _split_records(body: bytes, encoding: str, delimiter: str) -> tuple[pd.DataF
     records = locate_records(body, delimiter)
     if records is not None:
         try:
-            split = _split_fields(body, encoding, delimiter, int(records.fields.max()))
+            kept = int(records.fields[0]) + MAX_EXTRA_FIELDS
+            split = _split_fields(body, encoding, delimiter, int(records.fields.max()), kept)
             if len(split) == len(records.lines):
                 return split, records
         except pd.errors.ParserError:
@@ -403,6 +411,8 @@ def _read_json_objects(lines: pd.Series, time_fields: list[str]) -> tuple[pd.Dat
     else:
         for first in range(0, len(candidates), JSON_CHUNK_LINES):  # per chunk, not per row
             read_span(first, min(first + JSON_CHUNK_LINES, len(candidates)))
+    if not tables:  # every candidate line was malformed (e.g. one line holding two objects)
+        return pd.DataFrame(index=lines.index), bad
     combined = pa.concat_tables(tables, promote_options="default").to_pandas(
         types_mapper=lambda t: pd.StringDtype() if pa.types.is_string(t) else None
     )

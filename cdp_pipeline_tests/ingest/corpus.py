@@ -12,7 +12,7 @@ import json
 import random
 from dataclasses import dataclass
 
-from cdp_pipeline.extracts import Extract, Type
+from cdp_pipeline.extracts import Column, Extract, Type
 
 SEED = 20261124
 
@@ -42,12 +42,16 @@ BY_TYPE = {
 }
 
 
+def is_address(column: Column) -> bool:
+    return column.type is Type.STRING and ("email" in column.name or column.name == "recipient")
+
+
 def valid_record(extract: Extract, i: int) -> dict[str, str]:
     """One record every rule of ``extract`` accepts, keyed by the upstream header; ``i`` makes
     its natural key unique."""
     record = {}
     for column in extract.columns:
-        if "email" in column.name or column.name == "recipient":
+        if is_address(column):
             value = f"person{i}@example.com"
         elif column.name in OVERRIDES:
             value = OVERRIDES[column.name]
@@ -64,8 +68,7 @@ def text_columns(extract: Extract) -> list[str]:
     return [
         c.header
         for c in extract.columns
-        if c.type is Type.STRING and c.name not in key and c.name not in OVERRIDES and "email" not in c.name
-        and c.name != "recipient"
+        if c.type is Type.STRING and c.name not in key and c.name not in OVERRIDES and not is_address(c)
     ]
 
 
@@ -155,10 +158,10 @@ def csv_bad_files(extract: Extract) -> list[BadFile]:
         BadFile("missing_required_columns", csv_text(headers[1:], rows).encode(), "rejected"),
         BadFile("stray_quote_inside_unquoted_field", body.replace(record_lines[0], 'x"y,' + record_lines[0]).encode(), "read"),
         BadFile("last_line_cut_inside_quotes", (body + '"' + record_lines[0][:5]).encode(), "read"),
-        BadFile("unbalanced_quotes_everywhere", body.replace(",", ',"').encode(), "read"),
+        BadFile("unbalanced_quotes_everywhere", (header_line + "\n" + body.split("\n", 1)[1].replace(",", ',"')).encode(), "read"),
         BadFile("too_many_fields", (body + record_lines[0] + ",extra,extra\n").encode(), "read"),
         BadFile("too_few_fields", (body + record_lines[0].split(",", 1)[0] + "\n").encode(), "read"),
-        BadFile("extremely_long_line_of_delimiters", (body + "," * 200_000 + "\n").encode(), "read"),
+        BadFile("extremely_long_line_of_delimiters", (body + "," * 1_000_000 + "\n").encode(), "read"),
         BadFile("cr_only_line_ends", body.replace("\n", "\r").encode(), "read"),
         BadFile("windows_1252_accents", body.replace("-1", "-José Núñez", 1).encode("cp1252"), "read"),
         BadFile("garbage_after_a_good_header", (header_line + "\n").encode() + garbage(4096).replace(b"\x00", b" ").replace(b"\x81", b" ").replace(b"\x8d", b" ").replace(b"\x8f", b" ").replace(b"\x90", b" ").replace(b"\x9d", b" "), "read"),
@@ -171,9 +174,8 @@ def csv_bad_files(extract: Extract) -> list[BadFile]:
 
 def jsonl_bad_files(extract: Extract) -> list[BadFile]:
     good = [json_object(valid_record(extract, i)) for i in (1, 2)]
-    deep: object = "bottom"
-    for _ in range(10_000):
-        deep = {"n": deep}
+    depth = 10_000
+    deep = '{"n":' * depth + '"bottom"' + "}" * depth  # beyond json.dumps' recursion limit
     wrong_types = [
         dict(good[0], messageId={"nested": 1}),
         dict(good[0], messageId="wt-2", timestamp=1730000000),
@@ -195,7 +197,7 @@ def jsonl_bad_files(extract: Extract) -> list[BadFile]:
         BadFile("two_objects_on_one_line", (lines.replace("\n", "", 1)).encode(), "read"),
         BadFile("trailing_garbage_after_object", (lines + '{"messageId": "x"} trailing\n').encode(), "read"),
         BadFile("truncated_last_line", (lines + lines[: len(lines) // 3]).encode(), "read"),
-        BadFile("deeply_nested_properties", (lines + json.dumps(dict(good[0], messageId="deep", properties=deep)) + "\n").encode(), "read"),
+        BadFile("deeply_nested_properties", (lines + json.dumps(dict(good[0], messageId="deep"))[:-1] + ', "properties": ' + deep + "}\n").encode(), "read"),
         BadFile("deep_nesting_only_brackets", (lines + "{" + '"a":[' * 100_000 + "]" * 100_000 + "}\n").encode(), "read"),
         BadFile("wrong_types", jsonl_text(good + wrong_types).encode(), "read"),
         BadFile("huge_numbers", jsonl_text(good + huge_numbers).encode(), "read"),

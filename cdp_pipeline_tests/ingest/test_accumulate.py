@@ -122,12 +122,38 @@ def test_truncated_crm_snapshot_is_held_deletes_nothing_until_an_operator_accept
 def test_a_newer_healthy_snapshot_supersedes_a_held_one(tmp_path):
     landing, state = tmp_path / "landing", tmp_path / "state"
     write_drop(landing, "crm", "2026-11-02", {"contacts.csv": contacts_csv(range(1, 101))})
+    run(CRM_CONTACTS, landing, state).commit()
+    write_drop(landing, "crm", "2026-11-03", {"contacts.csv": contacts_csv(range(1, 11))})
+    held = run(CRM_CONTACTS, landing, state)
+    held.commit()
+    assert [r.status for r in held.file_reports] == ["held"]
+    write_drop(landing, "crm", "2026-11-04", {"contacts.csv": contacts_csv(range(1, 100))})
+    outcome = run(CRM_CONTACTS, landing, state)
+    assert [r.status for r in outcome.file_reports] == ["applied"]
+    assert outcome.held == [] and len(outcome.table) == 99 and outcome.deleted_records == 1
+    assert outcome.ledger.files["crm/2026-11-03/contacts.csv"]["status"] == "superseded"
+
+
+def test_of_several_pending_snapshots_only_the_newest_is_read(tmp_path):
+    landing, state = tmp_path / "landing", tmp_path / "state"
+    write_drop(landing, "crm", "2026-11-02", {"contacts.csv": contacts_csv(range(1, 101))})
     write_drop(landing, "crm", "2026-11-03", {"contacts.csv": contacts_csv(range(1, 11))})
     write_drop(landing, "crm", "2026-11-04", {"contacts.csv": contacts_csv(range(1, 100))})
     outcome = run(CRM_CONTACTS, landing, state)
-    assert [r.status for r in outcome.file_reports] == ["applied", "held", "applied"]
-    assert outcome.held == [] and len(outcome.table) == 99 and outcome.deleted_records == 0
-    assert outcome.ledger.files["crm/2026-11-03/contacts.csv"]["status"] == "superseded"
+    assert [r.status for r in outcome.file_reports] == ["superseded", "superseded", "applied"]
+    assert [r.rows_read for r in outcome.file_reports] == [0, 0, 99]
+    assert outcome.held == [] and len(outcome.table) == 99
+
+
+def test_a_held_newest_snapshot_falls_back_to_the_newest_acceptable_one(tmp_path):
+    landing, state = tmp_path / "landing", tmp_path / "state"
+    write_drop(landing, "crm", "2026-11-02", {"contacts.csv": contacts_csv(range(1, 101))})
+    run(CRM_CONTACTS, landing, state).commit()
+    write_drop(landing, "crm", "2026-11-03", {"contacts.csv": contacts_csv(range(1, 96))})
+    write_drop(landing, "crm", "2026-11-04", {"contacts.csv": contacts_csv(range(1, 11))})
+    outcome = run(CRM_CONTACTS, landing, state)
+    assert [r.status for r in outcome.file_reports] == ["applied", "held"]
+    assert len(outcome.table) == 95 and [h["file"] for h in outcome.held] == ["crm/2026-11-04/contacts.csv"]
 
 
 def test_a_mostly_quarantined_file_is_held_and_applied_after_acceptance(tmp_path):
