@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 
 from cdp_pipeline.extracts import Column, Extract, Type
+from cdp_pipeline.quality.rules import rules_for
 
 SEED = 20261124
 
@@ -62,9 +63,9 @@ def valid_record(extract: Extract, i: int) -> dict[str, str]:
 
 
 def text_columns(extract: Extract) -> list[str]:
-    """Headers of optional-or-not free-text columns outside the natural key: where a hostile
-    value can land without the row being refused for another reason."""
-    key = set(extract.natural_key)
+    """Headers of free-text columns that are neither key nor required to be filled: where any
+    hostile value, blank included, can land without the row being refused for another reason."""
+    key = set(extract.natural_key) | {r.column for r in rules_for(extract) if r.check == "not_null"}
     return [
         c.header
         for c in extract.columns

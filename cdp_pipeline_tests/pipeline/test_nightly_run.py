@@ -147,7 +147,7 @@ def test_a_truncated_crm_snapshot_is_held_and_publishes_nothing_until_accepted(g
     profiles_before = tables_of(url)["profiles"]
 
     newest = max(p.parent for p in landing.glob("crm/*/_SUCCESS"))
-    late = newest.with_name("2026-11-21")
+    late = newest.with_name("2026-11-25")  # after the incomplete drop the generator leaves
     late.mkdir()
     contacts = (newest / "contacts.csv").read_bytes().splitlines(keepends=True)
     (late / "contacts.csv").write_bytes(b"".join(contacts[: max(2, len(contacts) // 10)]))
@@ -159,7 +159,7 @@ def test_a_truncated_crm_snapshot_is_held_and_publishes_nothing_until_accepted(g
     assert "no_file_held" in reason
     pd.testing.assert_frame_equal(tables_of(url)["profiles"], profiles_before)
 
-    assert cdp(tmp_path, landing, "accept", "crm/2026-11-21/contacts.csv").returncode == 0
+    assert cdp(tmp_path, landing, "accept", "crm/2026-11-25/contacts.csv").returncode == 0
     accepted = cdp(tmp_path, landing, "run")
     assert accepted.returncode == 0, accepted.stderr[-3000:]
     crm_records = tables_of(url)["identity_map"].query("source == 'crm'")
