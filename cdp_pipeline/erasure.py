@@ -90,3 +90,9 @@ def drop_persons(frame: pd.DataFrame, person_ids: Iterable[str], column: str = "
 def drop_erased_addresses(frame: pd.DataFrame, email_column: str, ledger: Ledger) -> pd.DataFrame:
     """``frame`` without rows whose address is in the ledger, for inputs read before identity."""
     return frame[~_matches(frame[email_column], ledger_hashes(ledger))]
+
+
+def updated_ledger(previous: Ledger, erasure_requests: pd.DataFrame | None) -> pd.DataFrame:
+    """The previous ledger plus this run's requests, as the one-column frame to persist."""
+    hashes = sorted(ledger_hashes(previous) | request_hashes(erasure_requests))
+    return pd.DataFrame({LEDGER_COLUMN: pd.Series(hashes, dtype="string")})

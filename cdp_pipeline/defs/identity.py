@@ -46,12 +46,10 @@ def _previous_identity_map(warehouse: WarehouseResource) -> pd.DataFrame | None:
 
 def _erasure_ledger(state: StateResource, requests: pd.DataFrame) -> pd.DataFrame:
     """Hashes of every address ever asked to be erased: kept so re-delivered data stays erased."""
-    from cdp_pipeline.erasure import LEDGER_COLUMN, ledger_hashes, request_hashes
+    from cdp_pipeline.erasure import updated_ledger
 
     path = state.folder / ERASURE_LEDGER_FILE
-    previous = pd.read_parquet(path) if path.exists() else None
-    hashes = sorted(ledger_hashes(previous) | request_hashes(requests))
-    ledger = pd.DataFrame({LEDGER_COLUMN: pd.Series(hashes, dtype="string")})
+    ledger = updated_ledger(pd.read_parquet(path) if path.exists() else None, requests)
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_suffix(".tmp")
     ledger.to_parquet(staged, index=False)

@@ -11,17 +11,6 @@ from cdp_pipeline.extracts import ALL_EXTRACTS
 
 INGEST_INS = {e.name: dg.AssetIn(e.name) for e in ALL_EXTRACTS}
 QUARANTINE_FILE = "quarantine.parquet"
-QUARANTINE_KEY = ["source", "file", "line"]
-QUARANTINE_COLUMNS = ["source", "file", "line", "reason", "drop_date", "raw"]
-
-
-def accumulate_quarantine(previous: pd.DataFrame | None, new_rows: list[pd.DataFrame]) -> pd.DataFrame:
-    """Every row ever rejected, once: a re-delivered bad row is not counted twice."""
-    frames = [f[QUARANTINE_COLUMNS] for f in [previous, *new_rows] if f is not None and len(f)]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
-    combined = pd.concat(frames, ignore_index=True)
-    return combined.drop_duplicates(subset=QUARANTINE_KEY, keep="first").reset_index(drop=True)
 
 
 @dg.asset(
@@ -35,6 +24,8 @@ def accumulate_quarantine(previous: pd.DataFrame | None, new_rows: list[pd.DataF
     ),
 )
 def quarantine(state: StateResource, **ingested: IngestedExtract) -> dg.Output:
+    from cdp_pipeline.quality.quarantine import accumulate_quarantine
+
     path = state.folder / QUARANTINE_FILE
     previous = pd.read_parquet(path) if path.exists() else None
     table = accumulate_quarantine(previous, [i.quarantine for i in ingested.values()])

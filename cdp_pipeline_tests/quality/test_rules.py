@@ -153,3 +153,14 @@ def test_webinar_rows_with_impossible_sessions_are_quarantined_but_no_shows_are_
         "join_not_after_leave": [1],
         "time_in_session_in_range": [3],
     }
+
+
+def test_a_re_delivered_bad_row_is_kept_once_in_the_quarantine():
+    from cdp_pipeline.quality.quarantine import accumulate_quarantine
+
+    row = {"source": "crm_contacts", "file": "crm/2026-11-02/contacts.csv", "line": 7,
+           "reason": "record_id_not_null", "drop_date": "2026-11-02", "raw": "{}"}
+    other = {**row, "line": 8}
+    previous = accumulate_quarantine(None, [pd.DataFrame([row])])
+    table = accumulate_quarantine(previous, [pd.DataFrame([row, other])])
+    assert table["line"].tolist() == [7, 8]
