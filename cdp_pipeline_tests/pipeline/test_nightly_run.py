@@ -37,6 +37,7 @@ CONTRACT_COLUMNS = {
 }
 MEMBER_COLUMNS = {"person_id", "email", "first_name", "score", "tier", "best_hour_utc", "holdout"}
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+E164_PHONE = re.compile(r"\+\d{9,15}\b")  # how profiles hold phones; timestamps never look like it
 
 
 @pytest.fixture(scope="module")
@@ -108,16 +109,18 @@ def test_email_segments_hold_only_sendable_persons_at_an_active_address(first_ru
         assert set(zip(members["person_id"], members["email"])) <= active_pairs, segment
 
 
-def test_no_raw_email_address_reaches_the_run_logs_or_metadata(first_run):
+def test_no_raw_email_address_or_phone_number_reaches_the_run_logs_or_metadata(first_run):
     workdir, result = first_run
-    found = set(EMAIL.findall(result.stdout + result.stderr))
+    text = [result.stdout + result.stderr]
     for db in (workdir / "dagster_home").rglob("*.db"):
         with sqlite3.connect(db) as conn:
             for table, in conn.execute("select name from sqlite_master where type='table'"):
-                for row in conn.execute(f'select * from "{table}"'):
-                    found |= set(EMAIL.findall(" ".join(str(v) for v in row)))
-    raw = {e for e in found if "***" not in e and not e.endswith(("dagster.io", "example.com"))}
+                text += [" ".join(str(v) for v in row) for row in conn.execute(f'select * from "{table}"')]
+    emails = {e for chunk in text for e in EMAIL.findall(chunk)}
+    raw = {e for e in emails if "***" not in e and not e.endswith(("dagster.io", "example.com"))}
     assert not raw, sorted(raw)[:5]
+    phones = {p for chunk in text for p in E164_PHONE.findall(chunk)}
+    assert not phones, sorted(phones)[:5]
 
 
 def test_a_second_run_without_new_drops_keeps_every_person_id_and_table(first_run, generated):
