@@ -383,7 +383,15 @@ def _assign_addresses(
     family_addr = pd.Series(l.to_numpy() + np.where(hh_draw[:, 5] < 0.5, "family", "s") + "@", dtype=object)
     family_addr = family_addr + np.where(hh_draw[:, 6] < 0.6, "gmail.com", "yahoo.com")
     first_member = head_of_household(household)
-    people["family"] = np.where(family, family_addr.to_numpy()[first_member], "")
+    # One mailbox per household: two Smith households cannot both own smithfamily@gmail.com, so
+    # a later household gets a number, as the provider's sign-up form would insist.
+    head_rows = np.unique(first_member[family])
+    head_addr = pd.Series(family_addr.to_numpy()[head_rows], dtype=object)
+    repeat = head_addr.groupby(head_addr).cumcount()
+    parts = head_addr.str.split("@", n=1)
+    head_addr = head_addr.where(repeat == 0, parts.str[0] + (repeat + 1).astype(str) + "@" + parts.str[1])
+    family_of_head = pd.Series(head_addr.to_numpy(), index=head_rows)
+    people["family"] = np.where(family, family_of_head.reindex(first_member).to_numpy(), "")
 
     # Global uniqueness across every kind of mailbox (the family one is shared on purpose);
     # one person may own the same string twice (a format change that changed nothing).
