@@ -1,8 +1,6 @@
 """Models group: engagement score and best send time, each measured against baselines."""
 
 
-import hashlib
-import json
 
 import dagster as dg
 import pandas as pd
@@ -178,23 +176,13 @@ def send_time_recommendations(person_activity: PersonActivity, profiles: pd.Data
     description="One row per model trained by this run, with its metrics and its baselines' metrics. Published as `model_runs`.",
 )
 def model_runs(engagement_model, send_time_model) -> dg.Output:
-    from cdp_pipeline.models.engagement import model_run_record
+    from cdp_pipeline.models import engagement, send_time
 
     model, metrics = send_time_model
-    baselines = {k: v for k, v in metrics.items() if k.startswith("baseline")}
-    own = {k: v for k, v in metrics.items() if not k.startswith("baseline")}
-    send_time_version = hashlib.sha256(json.dumps(own, sort_keys=True, default=str).encode()).hexdigest()[:12]
     rows = pd.DataFrame(
         [
-            model_run_record(engagement_model),
-            {
-                "model": "send_time",
-                "model_version": send_time_version,
-                "trained_at": pd.Timestamp(engagement_model.reference_date),
-                "train_rows": int(model.train_sends),
-                "metrics": json.dumps(own, sort_keys=True, default=str),
-                "baseline_metrics": json.dumps(baselines, sort_keys=True, default=str),
-            },
+            engagement.model_run_record(engagement_model),
+            send_time.model_run_record(model, metrics, engagement_model.reference_date),
         ]
     )
     return dg.Output(rows, metadata=frame_metadata(rows))

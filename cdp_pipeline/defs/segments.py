@@ -106,7 +106,7 @@ def build_segment_asset(definition: SegmentDefinition) -> dg.AssetsDefinition:
         group_name="segments",
         kinds={"pandas"},
         owners=OWNERS,
-        tags={"segment/owner": _tag(definition.owner), "segment/email": str(definition.email).lower()},
+        tags=_segment_tags(definition.owner, definition.email),
         freshness_policy=SEGMENT_FRESHNESS,
         description=(
             f"{definition.description} Rule: `{definition.definition}`. "
@@ -137,7 +137,7 @@ def build_template_asset(template: SegmentTemplate) -> dg.AssetsDefinition:
         group_name="segments",
         kinds={"pandas"},
         owners=OWNERS,
-        tags={"segment/owner": _tag(template.owner), "segment/email": str(template.email).lower()},
+        tags=_segment_tags(template.owner, template.email),
         freshness_policy=SEGMENT_FRESHNESS,
         description=(
             f"{template.description} One segment per value of `{template.for_each}` found in "
@@ -172,8 +172,10 @@ def template_asset_name(template: SegmentTemplate) -> str:
     return "segment_" + re.sub(r"_?\{[^}]*\}", "", template.slug)
 
 
-def _tag(value: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(value))[:63]
+def _segment_tags(owner: str, email: bool) -> dict[str, str]:
+    """Owner and kind as UI tags (tag values allow only letters, digits and ``-_.``)."""
+    safe_owner = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(owner))[:63]
+    return {"segment/owner": safe_owner, "segment/email": str(email).lower()}
 
 
 DEFINITIONS, TEMPLATES = load_catalogue(definitions_file())

@@ -845,3 +845,27 @@ def human_response_counts(email_events: pd.DataFrame) -> pd.Series:
     """Human opens and clicks per person: the evidence behind a personal recommendation."""
     human = email_events["event_type"].isin(["OPEN", "CLICK"]) & ~email_events["is_machine"].astype(bool)
     return email_events.loc[human].groupby("person_id").size()
+
+
+def model_run_record(model: SendTimeModel, metrics: dict, reference_date: date | pd.Timestamp) -> dict:
+    """One ``model_runs`` row: the model's own metrics apart from its baselines'.
+
+    The version hashes what defines the fit (settings, prior strengths, training sends), so the
+    same inputs give the same version.
+    """
+    import hashlib
+    import json
+
+    own = {k: v for k, v in metrics.items() if k != "baselines"}
+    fingerprint = json.dumps(
+        {"settings": repr(model.settings), "strengths": model.strengths, "train_sends": int(model.train_sends)},
+        sort_keys=True, default=str,
+    )
+    return {
+        "model": "send_time",
+        "model_version": "st-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:12],
+        "trained_at": pd.Timestamp(reference_date),
+        "train_rows": int(model.train_sends),
+        "metrics": json.dumps(own, sort_keys=True, default=str),
+        "baseline_metrics": json.dumps(metrics.get("baselines", {}), sort_keys=True, default=str),
+    }

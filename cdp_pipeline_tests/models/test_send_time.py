@@ -319,3 +319,17 @@ def test_fit_and_evaluate_in_one_pass_matches_the_separate_calls():
     separate_model = fit_send_time_model(events, profiles, REFERENCE)
     assert metrics == separate_metrics
     pd.testing.assert_frame_equal(model.persons, separate_model.persons)
+
+
+def test_the_model_runs_record_keeps_baselines_apart_and_is_stable_for_the_same_inputs():
+    import json
+
+    from cdp_pipeline.models.send_time import model_run_record
+
+    events, profiles = cohort_population()
+    first = model_run_record(*fit_and_evaluate_send_times(events, profiles, REFERENCE, holdout_weeks=2), REFERENCE)
+    again = model_run_record(*fit_and_evaluate_send_times(events, profiles, REFERENCE, holdout_weeks=2), REFERENCE)
+    assert first == again
+    assert first["model"] == "send_time" and first["train_rows"] > 0
+    assert set(json.loads(first["baseline_metrics"])) == {"global_best_hour", "person_mode_hour"}
+    assert "baselines" not in json.loads(first["metrics"]) and "hit_rate" in json.loads(first["metrics"])
