@@ -186,7 +186,10 @@ def date_levels(f, a, b) -> np.ndarray:
 
 
 def address_levels(f, a, b) -> np.ndarray:
-    """3 same street and postcode, 2 same street (or near street, same postcode), 1 same postcode, 0 different."""
+    """3 same street and postcode, 2 same street (or near street, same postcode), 1 same postcode,
+    0 different (the streets differ, or the postcodes do while a street is missing: an order
+    ships to a postcode without naming the street). How much a difference weighs against a
+    match (people move) is learnt from the data, like every level."""
     street_null = _null(f["street"], a, b)
     post_null = _null(f["postcode"], a, b)
     street_eq = _eq(f["street"], a, b)
@@ -196,8 +199,8 @@ def address_levels(f, a, b) -> np.ndarray:
         near[post_eq] = similarity(f["street"], a[post_eq], b[post_eq]) >= STREET_SIMILAR
     return np.select(
         [street_null & post_null, street_eq & (post_eq | post_null), street_eq | (post_eq & near),
-         post_eq, street_null & ~post_eq],
-        [NULL, 3, 2, 1, NULL], 0,
+         post_eq],
+        [NULL, 3, 2, 1], 0,
     ).astype(np.int8)
 
 

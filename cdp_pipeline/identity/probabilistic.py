@@ -5,8 +5,11 @@
   are sorted and each is paired with its next ``window`` neighbours only (sorted neighbourhood),
   so a huge block (every "john smith") costs ``n * window`` pairs, not ``n²``: cost stays linear.
 * ``u`` (chance a level occurs between two different people) comes from random record pairs,
-  which are almost all non-matches; for exact name and birth-date agreement it is the value's
-  own frequency (agreeing on "smith" is weaker evidence than agreeing on "zwicky").
+  which are almost all non-matches; for exact agreement on a name, birth date, employer or city
+  it is the value's own frequency (agreeing on "smith" or "london" is weaker evidence than
+  agreeing on "zwicky" or "erakleio"), and for a full name the full name's frequency: names
+  run in languages and families, so the product of the two parts' frequencies would overstate
+  how rare "giuseppe russo" is.
 * ``m`` (chance a level occurs between two records of the same person) is measured on pairs
   that share an identifier (labels the data gives for free); for the identifier comparisons
   themselves (email, phone) it is estimated by EM on the blocked pairs. Nothing is hand-set.
@@ -28,7 +31,11 @@ from cdp_pipeline.identity import normalize as nz
 from cdp_pipeline.identity.compare import COMPARISONS, MAX_LEVEL, NULL, compare_pairs, prepare_features
 
 # Exact agreement on these weighs by the shared value's frequency (column, exact level).
-TF_COMPARISONS = {"first": ("first_canon", 4), "last": ("last_fold", 3), "dob": ("dob_key", 2)}
+TF_COMPARISONS = {"first": ("first_canon", 4), "last": ("last_fold", 3), "dob": ("dob_key", 2),
+                  "employer": ("employer", 2), "city": ("city", 1)}
+# First and last names are not independent (names run in languages and families): when both
+# agree exactly, the pair weighs by how common the full name is, not by the product of the two.
+FULL_NAME = ("first", "last")
 
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
@@ -108,14 +115,19 @@ def estimate_u(features: dict, n: int, sample_pairs: int, seed: int) -> dict[str
     return _level_counts(compare_pairs(features, a[keep], b[keep]))
 
 
+def _exact_tf(values: pd.Series, pairs: pd.DataFrame, exact: np.ndarray) -> np.ndarray:
+    """Per pair, the share of records holding the value both agree on (NaN where they don't)."""
+    freq = values.map(values.value_counts(normalize=True)).to_numpy(dtype=float, na_value=np.nan)
+    return np.where(exact, freq[pairs["a"].to_numpy()], np.nan)
+
+
 def _tf_u(records: pd.DataFrame, pairs: pd.DataFrame, levels: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per pair u for exact name agreement: the frequency of the shared value."""
-    out = {}
-    for name, (column, exact_level) in TF_COMPARISONS.items():
-        values = records[column]
-        freq = values.map(values.value_counts(normalize=True)).to_numpy(dtype=float, na_value=np.nan)
-        u = freq[pairs["a"].to_numpy()]
-        out[name] = np.where(levels[name].to_numpy() == exact_level, u, np.nan)
+    """Per pair u for exact agreement: the frequency of the shared value (and of the full name)."""
+    out = {name: _exact_tf(records[column], pairs, levels[name].to_numpy() == exact_level)
+           for name, (column, exact_level) in TF_COMPARISONS.items()}
+    both = np.logical_and.reduce([~np.isnan(out[name]) for name in FULL_NAME])
+    full_name = records[TF_COMPARISONS["first"][0]] + "|" + records[TF_COMPARISONS["last"][0]]
+    out["full_name"] = _exact_tf(full_name, pairs, both)
     return out
 
 
@@ -144,13 +156,20 @@ def _bayes_factor(weights, m_probs, levels: pd.DataFrame, tf_u: dict[str, np.nda
         column = levels[name].to_numpy()
         known = column != NULL
         weight = weights[name][np.where(known, column, 0)]
-        if name in tf_u:
-            tf = tf_u[name]
-            use_tf = known & ~np.isnan(tf)
+        if name in TF_COMPARISONS:
             exact_m = m_probs[name][TF_COMPARISONS[name][1]]
-            weight = np.where(use_tf, np.log2(exact_m / np.maximum(np.nan_to_num(tf, nan=1.0), 1e-6)), weight)
+            weight = np.where(np.isnan(tf_u[name]), weight, _tf_weight(exact_m, tf_u[name]))
         total += np.where(known, weight, 0.0)
+    full = ~np.isnan(tf_u["full_name"])
+    if full.any():
+        separate = sum(_tf_weight(m_probs[n][TF_COMPARISONS[n][1]], tf_u[n][full]) for n in FULL_NAME)
+        joint_m = np.prod([m_probs[n][TF_COMPARISONS[n][1]] for n in FULL_NAME])
+        total[full] += _tf_weight(joint_m, tf_u["full_name"][full]) - separate
     return total
+
+
+def _tf_weight(exact_m: float, tf: np.ndarray) -> np.ndarray:
+    return np.log2(exact_m / np.maximum(np.nan_to_num(tf, nan=1.0), 1e-6))
 
 
 def _sigmoid2(score: np.ndarray) -> np.ndarray:
