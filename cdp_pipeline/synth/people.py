@@ -394,13 +394,14 @@ def _assign_addresses(
     people["family"] = np.where(family, family_of_head.reindex(first_member).to_numpy(), "")
 
     # Global uniqueness across every kind of mailbox (the family one is shared on purpose);
-    # one person may own the same string twice (a format change that changed nothing).
+    # one person may own the same string twice (a format change that changed nothing). Gmail
+    # ignores dots, so ana.ruiz@ and anaruiz@gmail.com are one mailbox and cannot have two owners.
     kinds = ["personal1", "personal2", "work1", "work1_new", "work2"]
     stacked = pd.concat([people[k] for k in kinds], ignore_index=True).to_numpy().astype(object)
     owner = np.tile(np.arange(n), len(kinds))
     present = stacked != ""
     for round_ in range(1, 8):
-        codes, uniques = pd.factorize(stacked, sort=False)
+        codes, uniques = pd.factorize(_mailbox(stacked), sort=False)
         lowest = np.full(len(uniques), n, dtype=np.int64)
         np.minimum.at(lowest, codes, owner)
         first_owner = lowest[codes]
@@ -417,6 +418,13 @@ def _assign_addresses(
     same = people["work1_new"] == people["work1"]
     people.loc[same, "work1_new"] = ""
     people.loc[same, "work1_new_from"] = NEVER
+
+
+def _mailbox(addresses: np.ndarray) -> np.ndarray:
+    """The mailbox an address reaches: dots in a Gmail local part do not count."""
+    text = pd.Series(addresses, dtype=object)
+    gmail = text.str.endswith("@gmail.com").fillna(False)
+    return text.where(~gmail, text.str.split("@").str[0].str.replace(".", "", regex=False) + "@gmail.com").to_numpy()
 
 
 def head_of_household(household: np.ndarray) -> np.ndarray:

@@ -98,6 +98,17 @@ def test_namesakes_share_a_full_name_but_not_a_birth_date(world):
     assert (namesakes["birth_day"].to_numpy() != donors["birth_day"].to_numpy()).mean() > 0.95
 
 
+def test_no_two_persons_own_one_mailbox_even_where_gmail_ignores_dots(world):
+    w, _ = world
+    p = w.people
+    kinds = ["personal1", "personal2", "work1", "work1_new", "work2"]
+    owned = pd.concat([pd.DataFrame({"owner": p.index, "address": p[k]}) for k in kinds], ignore_index=True)
+    owned = owned[owned["address"] != ""]
+    local, domain = owned["address"].str.split("@", n=1).str[0], owned["address"].str.split("@", n=1).str[1]
+    owned["mailbox"] = local.where(domain != "gmail.com", local.str.replace(".", "", regex=False)) + "@" + domain
+    assert (owned.groupby("mailbox")["owner"].nunique() == 1).all()
+
+
 def test_names_include_accents_and_greek_script():
     all_names = " ".join(sum((list(m) + list(f) for m, f, _ in vocab.CULTURES.values()), []))
     assert "José" in all_names and "Zoë" in all_names and "Μαρία" in all_names
