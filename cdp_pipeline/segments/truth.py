@@ -2,7 +2,8 @@
 
 The truth folder (``cdp synth --truth``) knows, per true person, the behaviour facts a segment
 is about (webinars attended, last cart activity, categories viewed...). The expected members of
-a segment are the true persons whose facts satisfy the segment's intent, restricted for email
+a segment are the true persons whose facts satisfy the segment's intent (for birthdays and the
+phone preference, only where a delivered CRM contact carried the fact), restricted for email
 segments to persons whose true final consent is granted; erased persons are never expected.
 A published member counts as a hit when the true person behind its ``person_id`` (the majority
 owner of its identity records) is expected. Segments the truth has no fact for (engagement
@@ -41,6 +42,13 @@ def true_person_of(identity_map: pd.DataFrame, records: pd.DataFrame) -> pd.Seri
     return pd.Series(owner["true_person_id"].to_numpy(), index=owner["person_id"].to_numpy())
 
 
+def _delivered(persons: pd.DataFrame, column: str) -> pd.Series:
+    """Whether the fact reached the landing folder at all (truth folders before this column: assume so)."""
+    if column not in persons:
+        return pd.Series(True, index=persons.index)
+    return persons[column].astype(str).str.lower() == "true"
+
+
 def expected_members(persons: pd.DataFrame, reference_date: date) -> dict[str, pd.Series]:
     """Per scorable segment a boolean mask over ``persons`` (the truth's persons.csv)."""
     reference = pd.Timestamp(reference_date, tz="UTC")
@@ -59,8 +67,10 @@ def expected_members(persons: pd.DataFrame, reference_date: date) -> dict[str, p
         "high_value": (aov > 0.75).fillna(False),
         "lapsed_customers": (orders >= 1)
         & (last_order < reference - pd.Timedelta(days=LAPSED_AFTER_DAYS)).fillna(False),
-        "birthdays_next_7_days": birthday.between(0, 6).fillna(False).astype(bool),
-        "prefers_phone": persons["preferred_channel"].fillna("").str.lower() == "phone",
+        "birthdays_next_7_days": birthday.between(0, 6).fillna(False).astype(bool)
+        & _delivered(persons, "birth_date_delivered"),
+        "prefers_phone": (persons["preferred_channel"].fillna("").str.lower() == "phone")
+        & _delivered(persons, "preferred_channel_delivered"),
     }
     viewed = persons["categories_viewed_90d"].fillna("").astype(str)
     slugs = viewed.str.split(";").map(lambda names: {category_slug(n) for n in names if n})

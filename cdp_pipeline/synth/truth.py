@@ -13,7 +13,7 @@ import pandas as pd
 from cdp_pipeline.synth.emails import BOUNCE_HARD, CLICK, N_HUMAN, N_PROXY, OPEN
 from cdp_pipeline.synth.landing import World, drop_of
 from cdp_pipeline.synth import vocab
-from cdp_pipeline.synth.people import DAY, Timeline
+from cdp_pipeline.synth.people import DAY, NEVER, Timeline
 from cdp_pipeline.synth.web import ADDED, CHECKOUT, VIEWED
 
 CANCELLED_STATUSES = ("refunded", "voided")
@@ -91,6 +91,14 @@ def person_facts(w: World, t: Timeline) -> pd.DataFrame:
             "namesake_of": np.where(p["namesake_of"] >= 0, p["true_person_id"].to_numpy()[np.maximum(p["namesake_of"], 0)], ""),
         }
     )
+    # Birth dates and channel preferences only reach the pipeline on a live CRM contact that
+    # carries them; a segment can only be expected to find what was delivered.
+    c = w.contacts
+    live = (c["created_at"].to_numpy() < cutoff) & (c["deleted_at"].to_numpy() >= cutoff)
+    for column, carried in (("birth_date_delivered", c["date_of_birth"].to_numpy() != NEVER),
+                            ("preferred_channel_delivered", c["preferred_channel"].to_numpy() != "")):
+        facts[column] = np.bincount(c["person"].to_numpy()[live & carried], minlength=n) > 0
+
     reg = w.registrations
     delivered = drop_of(reg["start"].to_numpy(), t) <= t.reference
     facts["registered_webinars"] = np.bincount(reg["person"][delivered], minlength=n)

@@ -78,3 +78,17 @@ def test_precision_and_recall_count_consented_not_erased_true_persons(truth_dir)
         1.0, 1.0
     ]
     assert "high_value" not in scores.index  # only segments that were published are scored
+
+
+def test_a_birthday_or_phone_preference_is_expected_only_where_a_delivered_contact_carried_it(truth_dir):
+    persons = pd.read_csv(truth_dir / "persons.csv", keep_default_na=False)
+    persons["birth_date"] = "1980-11-22"  # two days after the reference date
+    persons["preferred_channel"] = "phone"
+    persons["birth_date_delivered"] = persons["true_person_id"].isin(["T1"])
+    persons["preferred_channel_delivered"] = persons["true_person_id"].isin(["T1", "T2"])
+    persons.to_csv(truth_dir / "persons.csv", index=False)
+    members = {"birthdays_next_7_days": pd.DataFrame({"person_id": ["p1"]}),
+               "prefers_phone": pd.DataFrame({"person_id": ["p1"]})}
+    scores = segment_truth_scores(members, IDENTITY_MAP, truth_dir).set_index("segment")
+    assert scores.loc["birthdays_next_7_days", ["expected", "recall"]].tolist() == [1, 1.0]
+    assert scores.loc["prefers_phone", ["expected", "recall"]].tolist() == [2, 0.5]
