@@ -61,10 +61,12 @@ def identity_records(w: World, t: Timeline) -> pd.DataFrame:
 
 
 def _known_cookies(w: World, cutoff: int) -> np.ndarray:
-    """Cookies that a login, an identify or a form tied to an address before ``cutoff``."""
+    """Cookies that a login, an identify, a form or a completed order (its Order ID is in the
+    orders extract) tied to a person before ``cutoff``."""
     ev = w.web_events
     before = ev["timestamp"].to_numpy() < cutoff
-    identifying = (ev["customer"].to_numpy() >= 0) | ev["email"].notna().to_numpy() | ev["form_email"].notna().to_numpy()
+    identifying = ((ev["customer"].to_numpy() >= 0) | ev["email"].notna().to_numpy()
+                   | ev["form_email"].notna().to_numpy() | (ev["order"].to_numpy() >= 0))
     return np.unique(ev["cookie"].to_numpy()[before & identifying])
 
 
