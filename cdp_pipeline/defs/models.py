@@ -122,7 +122,9 @@ def engagement_scores(
                 "Per person and local hour of the week, the chance of a human response to a send, "
                 "with empirical-Bayes shrinkage person → cohort → population; responses are "
                 "attributed to the send they answer, so past send hours are not learnt as "
-                "preferences. Evaluated on the last four weeks held out against two baselines."
+                "preferences. Evaluated on the last four weeks held out against two baselines, all "
+                "three scored on the same sends, weighted so that the hours the held-out campaigns "
+                "happened to use earn no credit."
             ),
         ),
         "send_times": dg.AssetOut(

@@ -20,7 +20,9 @@ Why it is built this way:
   EM. Unlike independent per-hour rates this lets every send, answered or not, say something
   about *every* candidate hour, which matters with a few dozen sends; the posterior also gives
   an honest confidence (the probability that the person reads within +-1 h of the
-  recommendation).
+  recommendation). The person's level is estimated *given* each candidate hour: someone sent
+  mostly at their reading hour answers often without being keen, and a level taken from their
+  raw response rate would make their far-off sends look like refusals.
 * **Beta-Binomial shrinkage for rates.** population -> cohort (time zone, work vs personal
   address, engagement tier) -> person for the overall response level and the weekday profile:
   each level's Beta prior is centred on the level above, with a strength estimated from the
@@ -66,7 +68,7 @@ class SendTimeSettings:
 
     response_window_hours: float = 24.0  # a response this soon after a send says the hour worked
     personal_evidence: float = 0.5  # confidence from which the basis is 'personal'
-    em_iterations: int = 8  # EM rounds learning the response shape and reading-hour priors
+    em_iterations: int = 20  # EM rounds learning the response shape and reading-hour priors
     em_sample: int = 100_000  # persons (with a response) the EM rounds learn from
     seed: int = 0  # draws that sample
     hit_tolerance_hours: int = 1  # evaluation: a send within +-1 h of the recommendation is a hit
@@ -418,23 +420,42 @@ _GAP_INDICATOR = np.zeros((HOURS, _GAPS * HOURS), dtype=np.float32)
 _GAP_INDICATOR[np.arange(HOURS)[None, :], _HOUR_GAP * HOURS + np.arange(HOURS)[:, None]] = 1.0
 
 
-def _hour_log_likelihood(n, k, level, shape, chunk: int = 65_536) -> np.ndarray:
-    """persons x 24: log P(sends and responses | reading hour c) for every candidate c.
+def _gap_sums(counts: np.ndarray) -> np.ndarray:
+    """persons x gaps x 24: counts by local hour summed by their gap to each candidate hour."""
+    return (counts @ _GAP_INDICATOR).reshape(-1, _GAPS, HOURS)
 
-    Sends and responses are first summed by their gap to each candidate (one matrix product),
-    then weighted by the log chance of a response / no response at that gap; in chunks of
-    persons to bound memory.
+
+def _candidate_levels(sends_by_gap, responses, prior_level, strength, shape) -> np.ndarray:
+    """persons x 24: each person's response level (rate at an average hour) if they read at c.
+
+    A person's sends are rarely spread evenly over the day, so their overall response rate says
+    as much about *when* they were sent as about how keen they are: a person sent mostly at
+    their reading hour answers often without being keen. Given a candidate hour c the sends
+    amount to ``sum(shape(gap))`` average-hour sends, and the level is the Gamma-Poisson
+    posterior mean (responses + strength x prior) / (that exposure + strength).
+    """
+    exposure = np.einsum("pgc,g->pc", sends_by_gap, shape)
+    return (responses[:, None] + strength * prior_level[:, None]) / (exposure + strength)
+
+
+def _hour_log_likelihood(n, k, prior_level, strength, shape, chunk: int = 16_384):
+    """persons x 24 log P(sends and responses | reading hour c), and the level behind it.
+
+    Sends and responses are summed by their gap to each candidate (one matrix product), then
+    weighted by the log chance of a response / no response at that gap, ``level(c) x
+    shape(gap)``; in chunks of persons to bound memory.
     """
     result = np.empty((len(n), HOURS), dtype=np.float32)
+    levels = np.empty((len(n), HOURS), dtype=np.float32)
+    responses = k.sum(axis=1, dtype=np.float32)
+    shape = shape.astype(np.float32)
     for start in range(0, len(n), chunk):
         rows = slice(start, start + chunk)
-        rate = np.clip(level[rows, None] * shape[None, :], 1e-6, 1 - 1e-6).astype(np.float32)
-        hits = (k[rows] @ _GAP_INDICATOR).reshape(-1, _GAPS, HOURS)
-        misses = ((n[rows] - k[rows]) @ _GAP_INDICATOR).reshape(-1, _GAPS, HOURS)
-        result[rows] = np.einsum("pg,pgc->pc", np.log(rate), hits) + np.einsum(
-            "pg,pgc->pc", np.log1p(-rate), misses
-        )
-    return result
+        sends, hits = _gap_sums(n[rows]), _gap_sums(k[rows])
+        levels[rows] = _candidate_levels(sends, responses[rows], prior_level[rows], strength, shape)
+        rate = np.clip(levels[rows, None, :] * shape[None, :, None], 1e-6, 1 - 1e-6)
+        result[rows] = (hits * np.log(rate) + (sends - hits) * np.log1p(-rate)).sum(axis=1)
+    return result, levels
 
 
 def _normalised_posterior(log_likelihood, log_prior) -> np.ndarray:
@@ -443,10 +464,10 @@ def _normalised_posterior(log_likelihood, log_prior) -> np.ndarray:
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def _fitted_shape(posterior, n, k, level) -> np.ndarray:
+def _fitted_shape(posterior, n, k, levels) -> np.ndarray:
     """M-step: responses over level-expected responses, by hours away from the reading hour."""
     observed = posterior.T @ k  # candidate x send hour
-    expected = posterior.T @ (n * level[:, None].astype(np.float32))
+    expected = (posterior * levels).T @ n
     gaps = _HOUR_GAP.ravel()
     observed = np.bincount(gaps, weights=observed.ravel(), minlength=_GAPS)
     expected = np.bincount(gaps, weights=expected.ravel(), minlength=_GAPS)
@@ -472,7 +493,8 @@ def _hour_priors(posterior, cohort, n_cohorts, settings):
 def reading_hours(
     n: np.ndarray,
     k: np.ndarray,
-    level: np.ndarray,
+    prior_level: np.ndarray,
+    level_strength: float,
     person_cohort: np.ndarray,
     n_cohorts: int,
     settings: SendTimeSettings = SendTimeSettings(),
@@ -480,10 +502,11 @@ def reading_hours(
     """Each person's posterior over their reading hour, by empirical-Bayes EM.
 
     Model: a person reads around one local hour c; a send h hours of the day away from it is
-    answered with probability level x shape(gap(h, c)). The shape (shared by everyone) and the
-    cohort priors over c (shrunk to the population's) are learnt by EM on a seeded sample of the
-    persons with at least one response; then every person's posterior is computed once.
-    ``n`` / ``k``: persons x 24 sends and quick responses by local hour of day.
+    answered with probability level(c) x shape(gap(h, c)), the person's level given c shrunk
+    towards ``prior_level`` (their cohort's) with ``level_strength``. The shape (shared by
+    everyone) and the cohort priors over c (shrunk to the population's) are learnt by EM on a
+    seeded sample of the persons with at least one response; then every person's posterior is
+    computed once. ``n`` / ``k``: persons x 24 sends and quick responses by local hour of day.
     """
     n, k = n.astype(np.float32), k.astype(np.float32)
     answered = np.flatnonzero(k.sum(axis=1) > 0)
@@ -496,17 +519,18 @@ def reading_hours(
     cohort_prior = np.full((n_cohorts, HOURS), 1.0 / HOURS)
     strength = 0.0
     for _ in range(settings.em_iterations if len(rows) else 0):
-        posterior = _normalised_posterior(
-            _hour_log_likelihood(n[rows], k[rows], level[rows], shape),
-            np.log(cohort_prior[person_cohort[rows]]),
+        log_likelihood, levels = _hour_log_likelihood(
+            n[rows], k[rows], prior_level[rows], level_strength, shape
         )
-        shape = _fitted_shape(posterior, n[rows], k[rows], level[rows])
+        posterior = _normalised_posterior(
+            log_likelihood, np.log(cohort_prior[person_cohort[rows]])
+        )
+        shape = _fitted_shape(posterior, n[rows], k[rows], levels)
         population, cohort_prior, strength = _hour_priors(
             posterior, person_cohort[rows], n_cohorts, settings
         )
-    posterior = _normalised_posterior(
-        _hour_log_likelihood(n, k, level, shape), np.log(cohort_prior[person_cohort])
-    )
+    log_likelihood, _ = _hour_log_likelihood(n, k, prior_level, level_strength, shape)
+    posterior = _normalised_posterior(log_likelihood, np.log(cohort_prior[person_cohort]))
     return ReadingHours(posterior, cohort_prior, population, shape, strength)
 
 
@@ -546,7 +570,7 @@ def _fit(
     reading = reading_hours(
         _counts(person_code, hour, HOURS, n_persons),
         _counts(person_code, hour, HOURS, n_persons, success),
-        level_p, person_cohort, n_cohorts, settings,
+        level_c[person_cohort], s_person_level, person_cohort, n_cohorts, settings,
     )
     pop_day, cohort_day, person_day, s_cohort_day, s_person_day = _weekday_fit(
         _counts(person_code, day, DAYS, n_persons),
@@ -558,10 +582,13 @@ def _fit(
         person_cohort, levels, settings,
     )
 
-    best_hour = reading.posterior.argmax(axis=1)
-    # Confidence: the posterior probability that the person reads within the hit tolerance.
-    near = _HOUR_GAP[best_hour] <= settings.hit_tolerance_hours
-    confidence = (reading.posterior * near).sum(axis=1)
+    # The hour most likely to be within the hit tolerance of the reading hour (not the single
+    # most likely reading hour: 8 h between two likely 7 h and 9 h wins), and that probability
+    # as the confidence. Near-ties (a sharp posterior is within +-1 h of three hours) go to the
+    # most likely reading hour itself.
+    within = reading.posterior @ (_HOUR_GAP <= settings.hit_tolerance_hours).astype(np.float32)
+    best_hour = (within + 1e-3 * reading.posterior).argmax(axis=1)
+    confidence = np.take_along_axis(within, best_hour[:, None], axis=1)[:, 0]
     answered = k_person > 0
     basis = np.select(
         [~answered, confidence >= settings.personal_evidence], ["population", "personal"], "blended"
@@ -712,15 +739,44 @@ def circular_hour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(gap, HOURS - gap)
 
 
-def _hit_metrics(send_hour: np.ndarray, recommended: np.ndarray, responded: np.ndarray,
-                 tolerance: int) -> dict[str, float]:
-    """Hit rate and response rate of held-out sends for one way of choosing the hour."""
+def schedule_weights(zone: np.ndarray, send_hour: np.ndarray) -> np.ndarray:
+    """Per held-out send, the inverse of how often its zone's sends went out at its local hour.
+
+    Campaigns go out at a few UTC hours, so the held-out sends of a zone pile up at a few local
+    hours (four campaigns in four weeks is common). Unweighted, the share of responses near an
+    hour mostly says how many sends happened to go out near it: an hour that a big held-out
+    campaign hit scores well whoever reads then. Weighting each send by 1 / P(local hour | zone)
+    scores every choice as if each zone's sends had been spread evenly over the hours that were
+    used (the same correction the model makes for past send hours); each zone keeps its weight.
+    """
+    zone = np.asarray(zone, dtype=np.int64)
+    if not len(zone):
+        return np.zeros(0)
+    cell = zone * HOURS + np.asarray(send_hour, dtype=np.int64)
+    cell_sends = np.bincount(cell)
+    zone_sends = np.bincount(zone)
+    hours_used = np.bincount(np.flatnonzero(cell_sends) // HOURS, minlength=len(zone_sends))
+    return zone_sends[zone] / (hours_used[zone] * cell_sends[cell])
+
+
+def score_hours(send_hour: np.ndarray, recommended: np.ndarray, responded: np.ndarray,
+                weights: np.ndarray, tolerance: int) -> dict[str, float]:
+    """Hit rate and response rate of held-out sends for one way of choosing the hour.
+
+    The model and both baselines go through this function with the same sends, responses and
+    ``weights`` (:func:`schedule_weights`); ``hit_rate_unadjusted`` is the plain share of
+    responded sends within the tolerance, kept to show how much the send schedule weighs.
+    """
     near = circular_hour_distance(send_hour, recommended) <= tolerance
+    answered, near_weight = weights * responded, weights * near
+
+    def ratio(numerator: float, denominator: float) -> float:
+        return float(numerator / denominator) if denominator > 0 else float("nan")
+
     return {
-        "hit_rate": float(near[responded].mean()) if responded.any() else float("nan"),
-        "response_rate_at_recommended": (
-            float(responded[near].mean()) if near.any() else float("nan")
-        ),
+        "hit_rate": ratio((answered * near).sum(), answered.sum()),
+        "response_rate_at_recommended": ratio((near_weight * responded).sum(), near_weight.sum()),
+        "hit_rate_unadjusted": ratio((near & responded).sum(), responded.sum()),
         "sends_at_recommended": int(near.sum()),
     }
 
@@ -757,9 +813,12 @@ def evaluate_send_times(
       out within +-``hit_tolerance_hours`` of the recommended hour (an estimate of the rate if
       every person were sent at their recommended hour, since campaigns vary their send hours).
 
-    Baselines on the same sends: ``global_best_hour`` (the single local hour with the best
-    training response rate, for everyone) and ``person_mode_hour`` (each person's most frequent
-    local hour of past human opens/clicks, the global best hour when they have none).
+    Both weight each send by :func:`schedule_weights`, so they do not reward an hour for being
+    one the few held-out campaigns happened to use; ``hit_rate_unadjusted`` is the plain share.
+    Baselines, scored by the same :func:`score_hours` on the same sends and weights:
+    ``global_best_hour`` (the single local hour with the best training response rate, for
+    everyone) and ``person_mode_hour`` (each person's most frequent local hour of past human
+    opens/clicks, the global best hour when they have none).
     Returns the metrics and the model fitted at the cut.
     """
     as_of = data_cutoff(reference_date)
@@ -812,12 +871,17 @@ def _evaluate(
     mode_hour = np.where(mode >= 0, mode, global_hour)
 
     tolerance = settings.hit_tolerance_hours
-    metrics = _hit_metrics(send_hour, model_hour, responded, tolerance)
-    baselines = {
-        "global_best_hour": _hit_metrics(send_hour, np.full(len(send_hour), global_hour),
-                                         responded, tolerance),
-        "person_mode_hour": _hit_metrics(send_hour, mode_hour, responded, tolerance),
+    weights = schedule_weights(located.zone[held.person], send_hour)
+    scores = {
+        name: score_hours(send_hour, hours, responded, weights, tolerance)
+        for name, hours in (
+            ("model", model_hour),
+            ("global_best_hour", np.full(len(send_hour), global_hour)),
+            ("person_mode_hour", mode_hour),
+        )
     }
+    metrics = scores.pop("model")
+    baselines = scores
     for name, baseline in baselines.items():
         for measure, lift in (("hit_rate", "hit_rate_lift"),
                               ("response_rate_at_recommended", "response_rate_lift")):
@@ -830,6 +894,7 @@ def _evaluate(
             "holdout_sends": int(len(send_hour)),
             "holdout_responses": int(responded.sum()),
             "holdout_response_rate": float(responded.mean()) if len(send_hour) else float("nan"),
+            "holdout_campaigns": int(len(np.unique(held.campaign))),
             "train_sends": model.train_sends,
             "global_best_local_hour": global_hour,
             "response_window_hours": settings.response_window_hours,

@@ -20,6 +20,8 @@ from cdp_pipeline.models.send_time import (
     heatmap_png,
     population_heatmap,
     recommend_send_times,
+    schedule_weights,
+    score_hours,
 )
 
 REFERENCE = date(2026, 11, 20)
@@ -254,6 +256,31 @@ def test_send_hour_bias_is_not_learnt_from_open_counts():
     assert circular_hour_distance(result.loc["biased", "best_local_hour"], 20) <= 2
 
 
+def test_a_person_sent_mostly_at_their_hour_is_placed_there_and_not_thought_keen():
+    """Twenty sends at 20:00 (half answered) and one at each of 17, 18, 19, 21, 22 and 23 h
+    (19 and 21 answered). A level taken from the raw response rate (12 of 26) would expect
+    nearly every 20:00 send to be answered, and push the reading hour away from 20:00."""
+    plan = [(day, 20, day % 2 == 0) for day in range(20)] + [
+        (day, hour, hour in (19, 21))
+        for day, hour in zip(range(1, 19, 3), (17, 18, 19, 21, 22, 23))
+    ]
+    rows = []
+    for day, hour, answered in plan:
+        campaign = f"f{day}-{hour}"
+        sent = local_send(day, hour)
+        rows.append(event("focused", campaign, "SENT", str(sent.tz_localize(None))))
+        if answered:
+            opened = sent + pd.Timedelta(minutes=10)
+            rows.append(event("focused", campaign, "OPEN", str(opened.tz_localize(None))))
+    events, profiles = cohort_population(rows, ["focused"])
+    model = fit_send_time_model(events, profiles, REFERENCE)
+    result = recommend_send_times(model, profiles, REFERENCE).set_index("person_id")
+
+    focused = model.persons.index[model.persons["person_id"] == "focused"][0]
+    assert model.reading_hour[focused].argmax() == 20
+    assert circular_hour_distance(result.loc["focused", "best_local_hour"], 20) <= 1
+
+
 def test_same_inputs_in_any_row_order_give_identical_results():
     events, profiles = cohort_population()
     first = recommend_send_times(fit_send_time_model(events, profiles, REFERENCE), profiles,
@@ -300,6 +327,56 @@ def test_evaluation_beats_the_global_best_hour_when_people_read_at_different_hou
         metrics["hit_rate"] / global_rate
     )
     assert model.as_of == pd.Timestamp("2026-11-18", tz="UTC")
+
+
+def test_each_local_hour_a_zone_was_sent_at_weighs_the_same_and_each_zone_keeps_its_sends():
+    zone = np.array([0] * 9 + [0] + [1] * 3 + [1])
+    hour = np.array([8] * 9 + [20] + [8] * 3 + [9])
+    weights = schedule_weights(zone, hour)
+
+    totals = pd.Series(weights).groupby([zone, hour]).sum()
+    assert totals.to_dict() == pytest.approx({(0, 8): 5.0, (0, 20): 5.0, (1, 8): 2.0, (1, 9): 2.0})
+
+
+def test_an_hour_gets_no_credit_for_the_number_of_sends_made_at_it():
+    """90 held-out sends at 08:00 and 10 at 20:00, a 20% response rate at both: neither hour is
+    better, although 90% of the responses came at 08:00."""
+    hour = np.array([8] * 90 + [20] * 10)
+    responded = np.array([True] * 18 + [False] * 72 + [True] * 2 + [False] * 8)
+    weights = schedule_weights(np.zeros(100, dtype=int), hour)
+
+    at_eight = score_hours(hour, np.full(100, 8), responded, weights, tolerance=1)
+    at_twenty = score_hours(hour, np.full(100, 20), responded, weights, tolerance=1)
+    assert at_eight["hit_rate_unadjusted"] == pytest.approx(0.9)
+    assert at_eight["hit_rate"] == pytest.approx(0.5) == at_twenty["hit_rate"]
+    assert at_eight["response_rate_at_recommended"] == pytest.approx(0.2)
+
+
+def test_the_global_hour_is_not_credited_for_a_held_out_schedule_that_favours_it():
+    """Held-out campaigns go out three times as often at 09:00, the majority's hour: the plain
+    share of responses flatters the global hour; the weighted one still shows the model's gain."""
+    rng = np.random.default_rng(4)
+    rows, ids = [], []
+    for index, preferred in enumerate([9] * 24 + [21] * 16):
+        person = f"h{index:02d}"
+        ids.append(person)
+        rows += population_events(rng, person, preferred, sends_per_hour=3)  # days 0-20
+        for day, hour in [(d, 9) for d in range(23, 29)] + [(23, 21), (25, 21)]:
+            campaign = f"held-{day}-{hour}"
+            sent = local_send(day, hour)
+            rows.append(event(person, campaign, "SENT", str(sent.tz_localize(None))))
+            if rng.random() < 0.04 + 0.4 * np.exp(-circular_hour_distance(hour, preferred) ** 2 / 8):
+                opened = sent + pd.Timedelta(minutes=20)
+                rows.append(event(person, campaign, "OPEN", str(opened.tz_localize(None))))
+    profiles = pd.DataFrame({"person_id": ids, "timezone": [MADRID] * len(ids)})
+    metrics, _ = evaluate_send_times(frame(rows), profiles, date(2026, 11, 24), holdout_weeks=1)
+
+    global_hour = metrics["baselines"]["global_best_hour"]
+    assert metrics["global_best_local_hour"] == 9
+    assert global_hour["hit_rate_unadjusted"] > global_hour["hit_rate"]
+    assert metrics["hit_rate_unadjusted"] < 1.3 * global_hour["hit_rate_unadjusted"]
+    assert metrics["hit_rate_lift_vs_global_best_hour"] >= 1.3
+    assert metrics["hit_rate"] >= metrics["baselines"]["person_mode_hour"]["hit_rate"]
 
 
 def test_population_heatmap_is_weekday_by_hour_and_renders_as_png():
