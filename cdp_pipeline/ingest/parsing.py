@@ -31,7 +31,8 @@ BOOLEAN_SPELLINGS = {
 def blank_to_na(values: pd.Series) -> pd.Series:
     """Text with empty or whitespace-only values as <NA> (blank means unknown everywhere)."""
     text = values.astype("string")
-    return text.mask(text.str.strip() == "")
+    blank = text.str.strip() == ""
+    return text.mask(blank) if blank.any() else text  # most columns have no blanks: no copy
 
 
 def _parse_with_formats(values: pd.Series, formats: tuple[str, ...], utc: bool) -> pd.Series:

@@ -109,22 +109,38 @@ def _text(value: str):
     return pa.scalar(value, type=pa.large_string())
 
 
-def _json_string(values: "pa.Array") -> "pa.Array":
-    """JSON string literals of a text column (nulls stay null), escaped in Arrow's C++ kernels.
+def _may_need_escapes(values: "pa.Array") -> bool:
+    """Whether any byte of the column's text is a quote, backslash or control character: one
+    numpy pass over the value buffer, far cheaper than a regex per value (most columns: none)."""
+    data = values.buffers()[2]
+    if data is None:
+        return False
+    text = np.frombuffer(data, dtype=np.uint8)
+    return bool(((text < 0x20) | (text == ord('"')) | (text == ord("\\"))).any())
 
-    Only the few values holding a quote, backslash or control character go through the escapes.
-    """
+
+def _json_string(values: "pa.Array") -> "pa.Array":
+    """JSON string literals of a text column (nulls stay null), escaped in Arrow's C++ kernels."""
+    import pyarrow.compute as pc
+
+    if _may_need_escapes(values):
+        values = _escaped(values)
+    return pc.binary_join_element_wise(_text('"'), values, _text('"'), _text(""))
+
+
+def _escaped(values: "pa.Array") -> "pa.Array":
+    """JSON escapes applied to the few values holding a quote, backslash or control character."""
     import pyarrow.compute as pc
 
     special = pc.fill_null(pc.match_substring_regex(values, JSON_SPECIAL), False)
-    if pc.any(special).as_py():
-        text = pc.filter(values, special)
-        text = pc.replace_substring(text, "\\", "\\\\")
-        for char, escaped in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-            text = pc.replace_substring(text, char, escaped)
-        text = pc.replace_substring_regex(text, JSON_CONTROL, " ")  # other control characters
-        values = pc.replace_with_mask(values, special, text)
-    return pc.binary_join_element_wise(_text('"'), values, _text('"'), _text(""))
+    if not pc.any(special).as_py():
+        return values
+    text = pc.filter(values, special)
+    text = pc.replace_substring(text, "\\", "\\\\")
+    for char, escaped in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        text = pc.replace_substring(text, char, escaped)
+    text = pc.replace_substring_regex(text, JSON_CONTROL, " ")  # other control characters
+    return pc.replace_with_mask(values, special, text)
 
 
 def _raw_json(fields: pd.DataFrame) -> pd.Series:
@@ -312,6 +328,8 @@ def _parse_csv(body: bytes, encoding: str, rel: str, warnings: list[str], dialec
 
 JSON_ROW = re.compile(r"in row (\d+)")
 JSON_CHUNK_LINES = 1000  # after a first failure, lines are read in chunks this long
+SUSPECT_JSON = r"^\{[ \t]*'|,[ \t\r\n]*[}\]]"
+"""Single-quoted keys or a trailing comma: how hand-edited or hand-built JSON usually breaks."""
 
 
 class _JsonLines:
@@ -359,15 +377,22 @@ def _text_leaves(table: "pa.Table") -> "pa.Table":
     return table.cast(pa.schema([(name, pa.string()) for name in keep]))
 
 
-def _read_json_objects(lines: pd.Series, time_fields: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """(text columns of the well-formed lines, indexed by line position; mask of malformed lines)."""
+def _read_json_objects(stripped: pd.Series, time_fields: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """(text columns of the well-formed lines, indexed by line position; mask of malformed lines).
+
+    ``stripped``: the non-blank lines without surrounding whitespace.
+    Lines that look hand-broken (``SUSPECT_JSON``) are read apart from the others: one of them
+    among the clean lines would send the whole file down the chunk-by-chunk path.
+    """
     import pyarrow as pa
 
-    stripped = lines.str.strip()
     bad = ~(stripped.str.startswith("{") & stripped.str.endswith("}")).fillna(False).to_numpy(dtype=bool)
     candidates = np.flatnonzero(~bad)
     if not len(candidates):
-        return pd.DataFrame(index=lines.index), bad
+        return pd.DataFrame(index=stripped.index), bad
+    suspect = stripped.iloc[candidates].str.contains(SUSPECT_JSON, regex=True).to_numpy(dtype=bool)
+    clean = int(np.count_nonzero(~suspect))
+    candidates = np.concatenate((candidates[~suspect], candidates[suspect]))
     source = _JsonLines(stripped.iloc[candidates], time_fields)
     tables: list[pa.Table] = []
 
@@ -402,29 +427,54 @@ def _read_json_objects(lines: pd.Series, time_fields: list[str]) -> tuple[pd.Dat
                 read_span(middle, stop)
             return
 
-    try:
-        whole = source.read(0, len(candidates))
-    except pa.ArrowInvalid:
-        whole = None
-    if whole is not None and whole.num_rows == len(candidates):
-        keep(0, len(candidates), whole)
-    else:
-        for first in range(0, len(candidates), JSON_CHUNK_LINES):  # per chunk, not per row
-            read_span(first, min(first + JSON_CHUNK_LINES, len(candidates)))
+    def read_range(first: int, stop: int) -> None:
+        """All at once when every line parses (the usual case), else chunk by chunk."""
+        if first == stop:
+            return
+        try:
+            whole = source.read(first, stop)
+        except pa.ArrowInvalid:
+            whole = None
+        if whole is not None and whole.num_rows == stop - first:
+            keep(first, stop, whole)
+            return
+        for chunk in range(first, stop, JSON_CHUNK_LINES):  # per chunk, not per row
+            read_span(chunk, min(chunk + JSON_CHUNK_LINES, stop))
+
+    read_range(0, clean)
+    read_range(clean, len(candidates))
     if not tables:  # every candidate line was malformed (e.g. one line holding two objects)
-        return pd.DataFrame(index=lines.index), bad
+        return pd.DataFrame(index=stripped.index), bad
     combined = pa.concat_tables(tables, promote_options="default").to_pandas(
         types_mapper=lambda t: pd.StringDtype() if pa.types.is_string(t) else None
     )
-    return combined.set_index("__position").reindex(lines.index), bad
+    return combined.set_index("__position").reindex(stripped.index), bad
 
 
-def _parse_jsonl(text: str, rel: str, warnings: list[str], time_fields: list[str]) -> _Rows:
-    lines = pd.Series(text.split("\n"), dtype="string").str.removesuffix("\r")
+def _split_lines(utf8: bytes) -> pd.Series:
+    """The file's lines as ``str.split("\\n")`` cuts them, less one trailing ``\\r`` each.
+
+    Split by Arrow's C++ kernels over the file's own bytes (no copy), not as a million Python
+    strings. ``\\r\\n`` -> ``\\n`` removes exactly one ``\\r`` before every newline.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if b"\r" in utf8:
+        utf8 = utf8.replace(b"\r\n", b"\n").removesuffix(b"\r")
+    offsets = pa.array([0, len(utf8)], type=pa.int64()).buffers()[1]
+    whole = pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(utf8))
+    lines = pc.list_flatten(pc.split_pattern(whole, "\n"))
+    return pd.Series(lines.to_pandas(types_mapper=lambda _: pd.StringDtype()).array)
+
+
+def _parse_jsonl(utf8: bytes, rel: str, warnings: list[str], time_fields: list[str]) -> _Rows:
+    lines = _split_lines(utf8)
+    stripped = lines.str.strip()
     numbers = np.arange(1, len(lines) + 1)
-    present = (lines.str.strip() != "").to_numpy(dtype=bool)
+    present = (stripped != "").to_numpy(dtype=bool)
     lines, numbers = lines[present].reset_index(drop=True), numbers[present]
-    columns, bad = _read_json_objects(lines, time_fields)
+    columns, bad = _read_json_objects(stripped[present].reset_index(drop=True), time_fields)
     if bad.any():
         shown = ", ".join(str(int(n)) for n in numbers[bad][:10])
         warnings.append(f"{rel}: {int(bad.sum())} malformed JSON line(s), quarantined (lines {shown})")
@@ -486,10 +536,11 @@ def read_extract_file(path: Path, extract: Extract, landing_dir: Path, drop_date
         if not text.strip():
             warnings.append(f"{rel}: empty file, 0 rows")
             return FileRead(empty_frame(extract), 0, None, warnings, dialect)
+        body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
         if extract.fmt == "jsonl":
-            rows = _parse_jsonl(text, rel, warnings, _time_fields(extract))
+            utf8 = text.encode("utf-8") if encoding == "cp1252" else body
+            rows = _parse_jsonl(utf8, rel, warnings, _time_fields(extract))
         else:
-            body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
             rows = _parse_csv(body, "utf-8" if encoding == "utf-8-sig" else encoding, rel, warnings, dialect)
         if len(rows.lines) == 0 and extract.fmt == "csv":
             warnings.append(f"{rel}: header only, 0 rows")

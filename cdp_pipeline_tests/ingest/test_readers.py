@@ -312,3 +312,30 @@ def test_exactly_the_malformed_json_line_is_set_aside_whatever_is_wrong_with_it(
     frame = read(tmp_path, STORE_WEB_EVENTS, "web_events.jsonl", content).frame
     assert frame["message_id"].tolist() == ["m0", "m1", pd.NA, "m2", "m3"]
     assert frame["_parse_errors"].tolist() == [pd.NA, pd.NA, "_raw", pd.NA, pd.NA]
+
+
+def test_a_valid_line_that_only_looks_hand_broken_is_read_like_any_other(tmp_path):
+    # ",}" inside a string and a space before a quoted key: suspicious to the fast path, valid JSON
+    lines = [
+        '{"messageId":"m0","type":"page","timestamp":"2026-11-02T10:00:00Z"}',
+        '{"messageId":"m1","type":"track","event":"odd ,} name","timestamp":"2026-11-02T10:00:00Z"}',
+        '{"messageId":"m2","type":"page","timestamp":"2026-11-02T10:00:00Z",}',
+        '{ "messageId":"m3","type":"page","timestamp":"2026-11-02T10:00:00Z"}',
+    ]
+    result = read(tmp_path, STORE_WEB_EVENTS, "web_events.jsonl", "\n".join(lines) + "\n")
+    assert result.frame["message_id"].tolist() == ["m0", "m1", pd.NA, "m3"]
+    assert result.frame["event"].tolist() == [pd.NA, "odd ,} name", pd.NA, pd.NA]
+    assert result.frame["_parse_errors"].tolist() == [pd.NA, pd.NA, "_raw", pd.NA]
+    assert any("1 malformed JSON line(s)" in w and "lines 3" in w for w in result.warnings)
+
+
+def test_json_lines_with_crlf_and_a_last_line_ending_in_a_carriage_return(tmp_path):
+    content = (
+        '{"messageId":"m1","type":"page","timestamp":"2026-11-02T10:00:00Z"}\r\n'
+        '{"messageId":"m2","type":"pa\r\r\n'
+        '{"messageId":"m3","type":"page","timestamp":"2026-11-02T11:00:00Z"}\r'
+    )
+    frame = read(tmp_path, STORE_WEB_EVENTS, "web_events.jsonl", content).frame
+    assert frame["message_id"].tolist() == ["m1", pd.NA, "m3"]
+    assert frame["_line"].tolist() == [1, 2, 3]
+    assert frame["_raw"][1] == '{"messageId":"m2","type":"pa\r'  # one line ending removed, as typed otherwise
