@@ -35,6 +35,71 @@ def growth_exponent(n1: int, t1: float, n2: int, t2: float) -> float:
     return math.log(t2 / t1) / math.log(n2 / n1) if t1 > 0 and t2 > 0 and n2 != n1 else float("nan")
 
 
+def _splink_section(results: list[dict]) -> list[str]:
+    """Our resolver and Splink on the same records, scored by the same function."""
+    if not results:
+        return []
+    lines = [
+        "", "## Side by side with Splink (same records)", "",
+        "Both deduplicate the identity records of the state after both runs (`make bench SPLINK=1`, "
+        "`cdp_pipeline/bench/splink_compare.py`, whose docstring gives Splink's configuration: "
+        "Splink 4, DuckDB backend, names, date of birth, all addresses and system keys of each "
+        "record, phone, postcode, city and street; blocking on the identifiers and name blocks "
+        "ours uses; λ from deterministic rules, u by random sampling, m by EM; clusters at the "
+        "match probability our resolver requires of a probabilistic link). Scores are "
+        "`identity.evaluate.pairwise_scores` against the generator's truth; time and peak "
+        "resident memory are of the call alone, in the benchmark's process (our time includes "
+        "building the records from the extracts).",
+        "",
+    ]
+    rows = []
+    for r in results:
+        for tool in ("ours", "splink"):
+            s = r["splink"][tool]
+            rows.append([f"{r['persons']:,}", f"{r['splink']['records']:,}", tool, _score(s.get("precision")),
+                         _score(s.get("recall")), _score(s.get("f1")), _score(s.get("b3_f1")),
+                         s.get("predicted_persons"), s.get("seconds"), _peak(s)])
+    lines += _table(["persons", "records", "resolver", "precision", "recall", "F1", "B-cubed F1",
+                     "persons found", "seconds", "process peak MiB (+ above its level before)"], rows)
+    differing = [r for r in results if "differences" in r["splink"]]
+    if differing:
+        lines += ["", "Where they differ, in pairs of records: Splink's wrong merges are mostly households "
+                      "(same surname and address, another first name), which our resolver vetoes; the true "
+                      "pairs only ours found mostly hold a record with no name (a cookie or an order known "
+                      "by one address or system key), where one shared identifier does not outweigh "
+                      "Splink's prior but is a deterministic link for ours.", ""]
+        lines += _table(
+            ["persons", "Splink wrong pairs", "of which same surname, other first name",
+             "true pairs only ours found", "of which with an unnamed record"],
+            [[f"{r['persons']:,}", *[f"{v:,}" for v in r["splink"]["differences"].values()]] for r in differing],
+        )
+    sweeps = [r for r in results if "f1_by_threshold" in r["splink"]["splink"]]
+    if sweeps:
+        thresholds = list(sweeps[0]["splink"]["splink"]["f1_by_threshold"])
+        lines += ["", f"Splink's pairwise F1 at other cluster thresholds (same trained model; "
+                      f"the table above uses {sweeps[0]['splink']['threshold']}):", ""]
+        lines += _table(["persons", *thresholds],
+                        [[f"{r['persons']:,}", *[_score(r["splink"]["splink"]["f1_by_threshold"][t]) for t in thresholds]]
+                         for r in sweeps])
+    return lines
+
+
+def _peak(scores: dict) -> str:
+    """Process peak during the call and, in brackets, how far above what it held before."""
+    peak, before = scores.get("peak_rss_mib"), scores.get("rss_before_mib")
+    return f"{peak} (+{max(peak - before, 0):.1f})" if peak is not None and before is not None else str(peak)
+
+
+def _score(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _profiling_section() -> list[str]:
+    return ["", "## Profiling", "",
+            "Where the time of the slowest assets goes at 100,000 persons, and what was done about it: "
+            "[docs/profiling.md](docs/profiling.md)."]
+
+
 def render(results: list[dict]) -> str:
     results = sorted(results, key=lambda r: r["persons"])
     machine = results[0]["machine"] if results else {}
@@ -82,15 +147,8 @@ def render(results: list[dict]) -> str:
     flat = [_flatten(r.get("quality", {})) for r in results]
     metrics = sorted({k for f in flat for k in f})
     lines += _table(["metric", *[f"{r['persons']:,}" for r in results]], [[m, *[f.get(m, "") for f in flat]] for m in metrics])
-    splink = [r for r in results if "splink" in r]
-    if splink:
-        lines += ["", "## Side by side with Splink (same records)", ""]
-        rows = []
-        for r in splink:
-            for tool in ("ours", "splink"):
-                s = r["splink"][tool]
-                rows.append([f"{r['persons']:,}", tool, s.get("precision"), s.get("recall"), s.get("f1"), s.get("b3_f1"), s.get("seconds")])
-        lines += _table(["persons", "resolver", "precision", "recall", "F1", "B-cubed F1", "seconds"], rows)
+    lines += _splink_section([r for r in results if "splink" in r])
+    lines += _profiling_section()
     for r in results:
         for phase in ("full", "incremental"):
             lines += ["", f"## Per asset, {r['persons']:,} persons, {r[phase]['label']}", ""]
