@@ -8,6 +8,7 @@ from cdp_pipeline.defs import identity, ingest, models, publish, quality, segmen
 from cdp_pipeline.defs.automation import PUBLISH_TAGS, build_automation
 from cdp_pipeline.defs.common import IngestGuards
 from cdp_pipeline.defs.resources import default_resources
+from cdp_pipeline.defs.retention import build_output_scrubber
 
 ASSETS = [
     ingest.landing_drops,
@@ -41,12 +42,13 @@ nightly = dg.define_asset_job(
     ),
 )
 nightly_schedule, drop_sensor = build_automation(nightly)
+raw_output_scrubber = build_output_scrubber(nightly)
 
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=[publish.email_segments_are_consent_safe, publish.erased_persons_are_absent],
     jobs=[nightly],
     schedules=[nightly_schedule],
-    sensors=[drop_sensor],
+    sensors=[drop_sensor, raw_output_scrubber],
     resources={**default_resources(), "guards": IngestGuards()},
 )

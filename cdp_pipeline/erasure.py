@@ -9,14 +9,20 @@ entry and the person is removed again, without the pipeline ever storing who the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Union
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import pandas as pd
 
 from cdp_pipeline.consent import normalise_address
+from cdp_pipeline.identity.normalize import on_unique
 from cdp_pipeline.privacy import hash_email
+
+if TYPE_CHECKING:
+    from cdp_pipeline.ingest.state import StateStore
 
 
 def address_hashes(emails: pd.Series) -> pd.DataFrame:
@@ -96,3 +102,126 @@ def updated_ledger(previous: Ledger, erasure_requests: pd.DataFrame | None) -> p
     """The previous ledger plus this run's requests, as the one-column frame to persist."""
     hashes = sorted(ledger_hashes(previous) | request_hashes(erasure_requests))
     return pd.DataFrame({LEDGER_COLUMN: pd.Series(hashes, dtype="string")})
+
+
+ERASED = "erased"
+RECORD_KEYS = {"crm_contacts": ("crm", "record_id"), "store_customers": ("store", "customer_id")}
+REQUESTS = "erasure_requests"
+
+
+def _record_keys(identity_map: pd.DataFrame) -> pd.Series:
+    return identity_map["source"].astype("string") + ":" + identity_map["source_record_id"].astype("string")
+
+
+@dataclass
+class ErasedRows:
+    """Per source table a mask of the rows of erased persons, and their identity record keys."""
+
+    masks: dict[str, np.ndarray]
+    record_keys: pd.Index
+
+
+def erased_rows(frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame) -> ErasedRows:
+    """Which rows of the source tables belong to an erased person.
+
+    The identity map holds every identity record except those of erased persons, so a record
+    of ``frames`` missing from it is erased; a row goes when it is such a record, or when the
+    pipeline would attribute it (email events, orders, web events, registrations) to one:
+    the identity stage's own attribution rules, so what is kept is exactly what it can see.
+    """
+    from cdp_pipeline.identity.attach import attribute_events
+    from cdp_pipeline.identity.records import build_records
+
+    present = {name: frame for name, frame in frames.items() if frame is not None and len(frame)}
+    masks = {name: np.zeros(len(frame), dtype=bool) for name, frame in frames.items() if frame is not None}
+    if not present:
+        return ErasedRows(masks, pd.Index([], dtype="string"))
+    records, emails, _ = build_records(present)
+    erased = ~records["record_key"].isin(pd.Index(_record_keys(identity_map).dropna())).to_numpy()
+    erased_keys = pd.Index(records.loc[erased, "record_key"], dtype="string")
+    if erased_keys.empty:
+        return ErasedRows(masks, erased_keys)
+    owner = pd.Series(np.where(erased, ERASED, "kept"), dtype="string")
+    resolution = SimpleNamespace(records=records.assign(person_id=owner), record_emails=emails)
+    for name, attributed in attribute_events(resolution, present).items():
+        masks[name] = (attributed["person_id"] == ERASED).fillna(False).to_numpy(bool)
+    for name, (source, column) in RECORD_KEYS.items():
+        if name in present:
+            keys = source + ":" + present[name][column].astype("string").str.strip()
+            masks[name] = keys.isin(erased_keys).fillna(False).to_numpy(bool)
+    return ErasedRows(masks, erased_keys)
+
+
+def person_ids_of_records(identity_map: pd.DataFrame | None, record_keys: pd.Index) -> list[str]:
+    """The person ids ``identity_map`` (an earlier run's) gave to these records."""
+    if identity_map is None or identity_map.empty or record_keys.empty:
+        return []
+    hit = _record_keys(identity_map).isin(record_keys).fillna(False).to_numpy()
+    return sorted(set(identity_map.loc[hit, "person_id"].astype("string").dropna()))
+
+
+@dataclass
+class Purge:
+    """What an erasure pass removed from the stored extracts, and the tables left."""
+
+    removed: dict[str, int]  # rows per extract
+    record_keys: pd.Index  # identity record keys of the erased persons
+    tables: dict[str, pd.DataFrame]  # every frame given, without the removed rows
+
+
+def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
+                      ledger: Ledger) -> Purge:
+    """Removes erased persons' rows from the stored extract tables, and the requests whose
+    address the ledger now remembers by hash, then deletes earlier state versions holding them.
+
+    Runs after the ledger is saved, so a crash at any point leaves the rows (removed by the
+    next run) or only the hash.
+    """
+    hashes = ledger_hashes(ledger)
+    if not hashes:
+        return Purge({}, pd.Index([], dtype="string"), dict(frames))
+    erased = erased_rows({n: f for n, f in frames.items() if n != REQUESTS}, identity_map)
+    masks = dict(erased.masks)
+    requests = frames.get(REQUESTS)
+    if requests is not None:
+        masks[REQUESTS] = _matches(requests["email"], hashes) if len(requests) else np.zeros(0, dtype=bool)
+    removed, tables = {}, dict(frames)
+    for name, mask in masks.items():
+        if mask.any():
+            tables[name] = frames[name][~mask].reset_index(drop=True)
+            store.replace_table(name, tables[name])
+            removed[name] = int(mask.sum())
+        store.forget_earlier_versions(name)
+    return Purge(removed, erased.record_keys, tables)
+
+
+RECORD_HASH_COLUMN = "record_key_hash"
+
+
+def _sha256(values: pd.Series) -> pd.Series:
+    return on_unique(values, hash_email)  # the same one-way SHA-256 as addresses, once per value
+
+
+def erased_record_hashes(record_keys: Iterable[str]) -> set[str]:
+    """Hashes of the erased persons' snapshot records (CRM contacts, store accounts): the
+    snapshots deliver them again every night, and the hash is all that may recognise them."""
+    keys = pd.Series(list(record_keys), dtype="string")
+    prefixes = tuple(f"{source}:" for source, _ in RECORD_KEYS.values())
+    return set(_sha256(keys[keys.str.startswith(prefixes).fillna(False)]))
+
+
+def without_erased_records(frames: Mapping[str, pd.DataFrame], record_hashes: set[str]):
+    """The frames without the snapshot rows whose record key hashes to an erased record, and
+    how many rows went per frame: dropped before resolution, so a night whose only erased rows
+    are re-deliveries sees exactly what an uninterrupted run would, and resolves once."""
+    tables, removed = dict(frames), {}
+    for name, (source, column) in RECORD_KEYS.items():
+        frame = frames.get(name)
+        if not record_hashes or frame is None or frame.empty:
+            continue
+        hit = _sha256(source + ":" + frame[column].astype("string").str.strip()).isin(record_hashes)
+        hit = hit.fillna(False).to_numpy(bool)
+        if hit.any():
+            tables[name] = frame[~hit].reset_index(drop=True)
+            removed[name] = int(hit.sum())
+    return tables, removed

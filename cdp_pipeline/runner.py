@@ -100,10 +100,13 @@ def run_nightly(accept: tuple[str, ...] = (), full_rebuild: bool = False) -> Nig
     from dagster import DagsterInstance
 
     from cdp_pipeline.definitions import defs
+    from cdp_pipeline.defs.retention import scrub_raw_step_outputs
 
     job = defs.resolve_job_def("nightly")
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
+        if result.success:
+            scrub_raw_step_outputs(instance)  # what the deployment's sensor does after a run
     if not result.success:
         return NightlyResult(False, result.run_id, shown, reason=_first_failure(result))
     publication = result.output_for_node("warehouse_publication")

@@ -20,6 +20,7 @@ IDENTITY_SOURCES = (
     "crm_email_events",
 )
 ERASURE_LEDGER_FILE = "erasure_ledger.parquet"
+ERASED_RECORDS_FILE = "erased_records.parquet"  # hashes of erased persons' snapshot record keys
 
 
 @dataclass
@@ -57,6 +58,59 @@ def _erasure_ledger(state: StateResource, requests: pd.DataFrame) -> pd.DataFram
     return ledger
 
 
+def _erased_records(state: StateResource) -> set[str]:
+    path = state.folder / ERASED_RECORDS_FILE
+    return set(pd.read_parquet(path).iloc[:, 0]) if path.exists() else set()
+
+
+def _remember_erased_records(state: StateResource, known: set[str], record_keys) -> None:
+    """Adds the hashes of this run's erased snapshot records to the ones kept from earlier runs."""
+    from cdp_pipeline.erasure import RECORD_HASH_COLUMN, erased_record_hashes
+
+    hashes = known | erased_record_hashes(record_keys)
+    if hashes == known:
+        return
+    path = state.folder / ERASED_RECORDS_FILE
+    staged = path.with_suffix(".tmp")
+    pd.DataFrame({RECORD_HASH_COLUMN: pd.Series(sorted(hashes), dtype="string")}).to_parquet(staged, index=False)
+    staged.replace(path)
+
+
+def _without_erased_records(state: StateResource, tables, erased_records: set[str]):
+    """Snapshot rows of records erased in an earlier run (delivered again) out of this run's
+    tables and of the stored state, before resolution."""
+    from cdp_pipeline.erasure import without_erased_records
+    from cdp_pipeline.ingest.state import StateStore
+
+    tables, removed = without_erased_records(tables, erased_records)
+    store = StateStore(state.folder)
+    for name in removed:
+        store.replace_table(name, tables[name])
+        store.forget_earlier_versions(name)
+    return tables, removed
+
+
+def _purge_erased(state: StateResource, tables, identity_map, previous_identity_map, ledger):
+    """Erased persons' rows out of the stored extracts and model validation labels, once the
+    ledger holds their hashes: nothing but the hash may outlive the request."""
+    from cdp_pipeline.erasure import person_ids_of_records, purge_erased_rows
+    from cdp_pipeline.ingest.state import StateStore
+    from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS, forget_persons_in_validation_labels
+
+    purge = purge_erased_rows(StateStore(state.folder), tables, identity_map, ledger)
+    erased_ids = person_ids_of_records(previous_identity_map, purge.record_keys)
+    labels = forget_persons_in_validation_labels(state.folder / ENGAGEMENT_ARTIFACTS, erased_ids)
+    if labels:
+        purge.removed["model_validation_labels"] = labels
+    return purge
+
+
+def _of_known_persons(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows the identity map gives a person: a snapshot row without one is an erased person's,
+    delivered again, and must not reach the stored output of this asset."""
+    return frame[frame["person_id"].notna()].reset_index(drop=True)
+
+
 @dg.asset(
     group_name="identity",
     kinds={"pandas", "scipy"},
@@ -80,11 +134,23 @@ def identity_resolution(
     from cdp_pipeline.identity.resolve import resolve_identities
 
     ledger = _erasure_ledger(state, erasure_requests.table)
-    resolution = resolve_identities(
-        {name: extract.table for name, extract in sources.items()},
-        previous_identity_map=_previous_identity_map(warehouse),
-        erased_email_hashes=set(ledger.iloc[:, 0]),
+    erased_records = _erased_records(state)
+    tables, redelivered = _without_erased_records(
+        state, {name: extract.table for name, extract in sources.items()}, erased_records
     )
+    previous_identity_map = _previous_identity_map(warehouse)
+    hashes = set(ledger.iloc[:, 0])
+    resolution = resolve_identities(tables, previous_identity_map=previous_identity_map, erased_email_hashes=hashes)
+    purge = _purge_erased(
+        state, {**tables, "erasure_requests": erasure_requests.table}, resolution.identity_map, previous_identity_map, ledger
+    )
+    _remember_erased_records(state, erased_records, purge.record_keys)
+    if set(purge.removed) & set(tables):
+        # Resolved again without the purged rows, as every later run will see the data: the
+        # weights estimated from the records, and so the tables, do not depend on when an
+        # erasure arrived or whether a run was interrupted after it.
+        tables = {name: purge.tables[name] for name in tables}
+        resolution = resolve_identities(tables, previous_identity_map=previous_identity_map, erased_email_hashes=hashes)
     identity_map = resolution.identity_map
     persons = identity_map["person_id"].nunique()
     context.log.info(f"{len(identity_map)} identity records resolved to {persons} persons")
@@ -97,6 +163,8 @@ def identity_resolution(
             "records_by_source": json_metadata(identity_map["source"].value_counts().to_dict()),
             "records_by_match_rule": json_metadata(identity_map["match_rule"].value_counts().to_dict()),
             "erasure_ledger_hashes": dg.MetadataValue.int(len(ledger)),
+            "erased_rows_purged_from_state": json_metadata(purge.removed),
+            "erased_records_redelivered": json_metadata(redelivered),
             "diagnostics": json_metadata(resolution.diagnostics),
         },
     )
@@ -151,8 +219,10 @@ def person_activity(identity_resolution, landing_drops, **sources: IngestedExtra
         orders=known["store_orders"],
         web_events=known["store_web_events"],
         webinar_registrations=known["webinar_attendees"],
-        crm_contacts=with_person_ids(tables["crm_contacts"], identity, "crm", "record_id"),
-        store_customers=with_person_ids(tables["store_customers"], identity, "store", "customer_id"),
+        crm_contacts=_of_known_persons(with_person_ids(tables["crm_contacts"], identity, "crm", "record_id")),
+        store_customers=_of_known_persons(
+            with_person_ids(tables["store_customers"], identity, "store", "customer_id")
+        ),
     )
     events = activity.email_events
     responses = events["event_type"].isin(["OPEN", "CLICK"])

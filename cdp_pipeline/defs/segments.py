@@ -219,7 +219,8 @@ def segment_tables(
                 members[slug] = table
     catalogue = catalogue_rows(definitions, members, segment_population.reference_date, context.run_id)
     previous, history = _previous_segments(warehouse)
-    changes = segment_changes(previous, members, context.run_id, history=history)
+    changes = segment_changes(previous, members, context.run_id, history=history,
+                              persons=pd.Index(segment_population.frame["person_id"]))
     tables = as_tables(catalogue, members, changes)
     current = changes[changes["run_id"] == context.run_id]
     return dg.Output(

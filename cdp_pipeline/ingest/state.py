@@ -89,6 +89,23 @@ class StateStore:
         self._prune(root, keep=number)
         return version
 
+    def replace_table(self, extract_name: str, table: pd.DataFrame) -> str:
+        """Commits ``table`` as the accumulated table under the current ledger of files, for
+        rows that must go although no file changed (erasure); returns the version name."""
+        _, ledger = self.load(extract_name)
+        return self.commit(extract_name, table, ledger)
+
+    def forget_earlier_versions(self, extract_name: str) -> None:
+        """Deletes every version but the current one, and any staging left by a crashed commit:
+        after an erasure no earlier copy of the rows may survive on disk."""
+        root = self._extract_dir(extract_name)
+        current = self.current_version(extract_name)
+        if current is None:
+            return
+        for folder in root.iterdir():
+            if folder.is_dir() and folder.name != current:
+                shutil.rmtree(folder, ignore_errors=True)
+
     @staticmethod
     def _prune(root: Path, keep: int) -> None:
         """Drops versions older than the last ``KEEP_VERSIONS`` (the pointer never names them)."""

@@ -72,3 +72,22 @@ def save_validation_labels(folder: Path, labels: pd.Series) -> Path:
 def load_validation_labels(folder: Path) -> pd.Series:
     frame = pd.read_parquet(Path(folder) / VALIDATION_LABELS_FILE)
     return frame.set_index("person_id")["label"]
+
+
+def forget_persons_in_validation_labels(models_dir: Path, person_ids) -> int:
+    """Removes the given persons (erased) from the validation labels of every saved model
+    version under ``models_dir``; returns how many label rows went. Each file is replaced
+    atomically, so a crash leaves it whole, and the next erasure pass finishes the job."""
+    erased = pd.Index(list(person_ids), dtype="string")
+    if erased.empty:
+        return 0
+    removed = 0
+    for path in sorted(Path(models_dir).glob(f"*/{VALIDATION_LABELS_FILE}")):
+        frame = pd.read_parquet(path)
+        gone = frame["person_id"].astype("string").isin(erased).fillna(False).to_numpy()
+        if gone.any():
+            staged = path.with_suffix(".tmp")
+            frame[~gone].to_parquet(staged, index=False)
+            staged.replace(path)
+            removed += int(gone.sum())
+    return removed

@@ -357,13 +357,16 @@ def segment_changes(
     current_members: Mapping[str, pd.DataFrame],
     run_id: str,
     history: pd.DataFrame | None = None,
+    persons: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Who entered and who left each segment since the previous run (for triggered sends).
 
     A segment that no longer exists counts as everyone leaving; a new one as everyone entering.
     With ``history`` (the previously published table) the result is that history plus this
     run's rows, so the table keeps every run's changes; rows of ``run_id`` itself are replaced,
-    so re-running a run does not record its changes twice.
+    so re-running a run does not record its changes twice. With ``persons`` (every person who
+    exists now) the rows of anyone else go, history included: an erased person leaves no trace,
+    and an id merged into another has nothing left to trigger.
     """
     previous_members = previous_members or {}
     parts = []
@@ -385,6 +388,8 @@ def segment_changes(
     if history is not None and len(history):
         earlier = history[history["run_id"].astype("string") != run_id]
         changes = pd.concat([earlier[changes.columns].astype("string"), changes])
+    if persons is not None:
+        changes = changes[changes["person_id"].isin(pd.Index(persons, dtype="string")).fillna(False)]
     return changes.reset_index(drop=True)
 
 

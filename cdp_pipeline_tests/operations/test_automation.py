@@ -20,6 +20,7 @@ from dagster._core.test_utils import create_run_for_test, instance_for_test
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from cdp_pipeline.defs.automation import PUBLISH_TAG_KEY, build_automation, complete_drops
+from cdp_pipeline.defs.retention import RAW_OUTPUT_ASSETS, scrub_raw_step_outputs
 from cdp_pipeline.defs.resources import LandingResource
 
 
@@ -179,3 +180,13 @@ def test_schedule_and_sensor_load_into_definitions_with_the_landing_resource(aut
 
     assert defs.resolve_schedule_def("nightly_job_nightly").job_name == "nightly_job"
     assert defs.resolve_sensor_def("nightly_job_on_drop").job_name == "nightly_job"
+
+
+def test_a_successful_run_leaves_no_pickled_raw_extract_behind(tmp_path):
+    with instance_for_test(temp_dir=str(tmp_path)) as instance:
+        storage = Path(instance.storage_directory())
+        storage.mkdir(parents=True, exist_ok=True)
+        for name in (*RAW_OUTPUT_ASSETS, "identity_resolution"):
+            (storage / name).write_bytes(b"pickled rows")
+        assert sorted(scrub_raw_step_outputs(instance)) == sorted(RAW_OUTPUT_ASSETS)
+        assert [p.name for p in storage.iterdir()] == ["identity_resolution"]

@@ -39,7 +39,7 @@ def test_the_pipeline_reads_as_five_stages_and_a_publication():
 def test_the_nightly_job_schedule_and_drop_sensor_are_defined():
     assert defs.resolve_job_def("nightly") is not None
     assert [s.name for s in defs.schedules] == ["nightly_nightly"]
-    assert [s.name for s in defs.sensors] == ["nightly_on_drop"]
+    assert [s.name for s in defs.sensors] == ["nightly_on_drop", "nightly_scrub_raw_outputs"]
 
 
 def test_every_segment_has_its_own_asset_with_a_freshness_policy():

@@ -80,6 +80,15 @@ def test_segment_changes_keep_the_history_of_earlier_runs_once():
     assert rerun.values.tolist() == expected
 
 
+def test_segment_changes_forget_everyone_who_no_longer_exists_history_included():
+    first = segment_changes(None, {"vip": pd.DataFrame({"person_id": ["a", "erased"]})}, "run-1")
+    second = segment_changes(
+        {"vip": pd.DataFrame({"person_id": ["a", "erased"]})}, {"vip": pd.DataFrame({"person_id": ["a"]})},
+        "run-2", history=first, persons=pd.Index(["a"]),
+    )
+    assert second.values.tolist() == [["vip", "a", "entered", "run-1"]]
+
+
 def test_segment_tables_name_each_member_table_after_its_slug_and_refuse_other_names():
     catalogue, tables = run(["a"])
     changes = segment_changes(None, tables, "run-1")

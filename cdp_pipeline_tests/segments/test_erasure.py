@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cdp_pipeline.erasure import apply_erasure, drop_erased_addresses, drop_persons
+from cdp_pipeline.erasure import (
+    apply_erasure,
+    drop_erased_addresses,
+    drop_persons,
+    erased_record_hashes,
+    without_erased_records,
+)
 from cdp_pipeline_tests.segments.helpers import profile_emails, profiles, run
 
 
@@ -77,3 +83,14 @@ def test_an_erased_person_is_in_no_segment_table():
                     tiers={"jane": "low", "joe": "low"})
     everyone = set().union(*(set(t["person_id"]) for t in tables.values()))
     assert erased == ["jane"] and everyone == {"joe"}
+
+
+def test_a_snapshot_delivering_an_erased_contact_again_loses_it_before_resolution():
+    remembered = erased_record_hashes(["crm:C2", "store:S9", "web:cookie-1"])
+    assert len(remembered) == 2  # only snapshot records come back; cookies and orders do not
+    frames = {"crm_contacts": pd.DataFrame({"record_id": ["C1", " C2 "]}),
+              "store_customers": pd.DataFrame({"customer_id": ["S1"]})}
+    tables, removed = without_erased_records(frames, remembered)
+    assert tables["crm_contacts"]["record_id"].tolist() == ["C1"]
+    assert tables["store_customers"]["customer_id"].tolist() == ["S1"]
+    assert removed == {"crm_contacts": 1}
