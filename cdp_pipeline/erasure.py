@@ -22,6 +22,7 @@ from cdp_pipeline.identity.normalize import on_unique
 from cdp_pipeline.privacy import hash_email
 
 if TYPE_CHECKING:
+    from cdp_pipeline.identity.resolve import IdentityResolution
     from cdp_pipeline.ingest.state import StateStore
 
 
@@ -121,28 +122,30 @@ class ErasedRows:
     record_keys: pd.Index
 
 
-def erased_rows(frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame) -> ErasedRows:
+def erased_rows(frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
+                found_in: "IdentityResolution | None") -> ErasedRows:
     """Which rows of the source tables belong to an erased person.
 
-    The identity map holds every identity record except those of erased persons, so a record
-    of ``frames`` missing from it is erased; a row goes when it is such a record, or when the
-    pipeline would attribute it (email events, orders, web events, registrations) to one:
-    the identity stage's own attribution rules, so what is kept is exactly what it can see.
+    ``found_in``: the resolution that found the erased persons (``resolve_with_erasures``),
+    whose records are every record of ``frames``; None when nobody was erased. The identity
+    map holds every identity record except those of erased persons, so a record missing from
+    it is erased; a row goes when it is such a record, or when the pipeline would attribute it
+    (email events, orders, web events, registrations) to one: the identity stage's own
+    attribution rules, so what is kept is exactly what it can see.
     """
     from cdp_pipeline.identity.attach import attribute_events
-    from cdp_pipeline.identity.records import build_records
 
     present = {name: frame for name, frame in frames.items() if frame is not None and len(frame)}
     masks = {name: np.zeros(len(frame), dtype=bool) for name, frame in frames.items() if frame is not None}
-    if not present:
+    if found_in is None or not present:
         return ErasedRows(masks, pd.Index([], dtype="string"))
-    records, emails, _ = build_records(present)
+    records = found_in.records
     erased = ~records["record_key"].isin(pd.Index(_record_keys(identity_map).dropna())).to_numpy()
     erased_keys = pd.Index(records.loc[erased, "record_key"], dtype="string")
     if erased_keys.empty:
         return ErasedRows(masks, erased_keys)
     owner = pd.Series(np.where(erased, ERASED, "kept"), dtype="string")
-    resolution = SimpleNamespace(records=records.assign(person_id=owner), record_emails=emails)
+    resolution = SimpleNamespace(records=records.assign(person_id=owner), record_emails=found_in.record_emails)
     for name, attributed in attribute_events(resolution, present).items():
         masks[name] = (attributed["person_id"] == ERASED).fillna(False).to_numpy(bool)
     for name, (source, column) in RECORD_KEYS.items():
@@ -162,15 +165,14 @@ def person_ids_of_records(identity_map: pd.DataFrame | None, record_keys: pd.Ind
 
 @dataclass
 class Purge:
-    """What an erasure pass removed from the stored extracts, and the tables left."""
+    """What an erasure pass removed from the stored extracts."""
 
     removed: dict[str, int]  # rows per extract
     record_keys: pd.Index  # identity record keys of the erased persons
-    tables: dict[str, pd.DataFrame]  # every frame given, without the removed rows
 
 
 def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
-                      ledger: Ledger) -> Purge:
+                      ledger: Ledger, found_in: "IdentityResolution | None") -> Purge:
     """Removes erased persons' rows from the stored extract tables, and the requests whose
     address the ledger now remembers by hash, then deletes earlier state versions holding them.
 
@@ -179,20 +181,19 @@ def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], i
     """
     hashes = ledger_hashes(ledger)
     if not hashes:
-        return Purge({}, pd.Index([], dtype="string"), dict(frames))
-    erased = erased_rows({n: f for n, f in frames.items() if n != REQUESTS}, identity_map)
+        return Purge({}, pd.Index([], dtype="string"))
+    erased = erased_rows({n: f for n, f in frames.items() if n != REQUESTS}, identity_map, found_in)
     masks = dict(erased.masks)
     requests = frames.get(REQUESTS)
     if requests is not None:
         masks[REQUESTS] = _matches(requests["email"], hashes) if len(requests) else np.zeros(0, dtype=bool)
-    removed, tables = {}, dict(frames)
+    removed = {}
     for name, mask in masks.items():
         if mask.any():
-            tables[name] = frames[name][~mask].reset_index(drop=True)
-            store.replace_table(name, tables[name])
+            store.replace_table(name, frames[name][~mask].reset_index(drop=True))
             removed[name] = int(mask.sum())
         store.forget_earlier_versions(name)
-    return Purge(removed, erased.record_keys, tables)
+    return Purge(removed, erased.record_keys)
 
 
 RECORD_HASH_COLUMN = "record_key_hash"

@@ -90,14 +90,14 @@ def _without_erased_records(state: StateResource, tables, erased_records: set[st
     return tables, removed
 
 
-def _purge_erased(state: StateResource, tables, identity_map, previous_identity_map, ledger):
+def _purge_erased(state: StateResource, tables, identity_map, found_in, previous_identity_map, ledger):
     """Erased persons' rows out of the stored extracts and model validation labels, once the
     ledger holds their hashes: nothing but the hash may outlive the request."""
     from cdp_pipeline.erasure import person_ids_of_records, purge_erased_rows
     from cdp_pipeline.ingest.state import StateStore
     from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS, forget_persons_in_validation_labels
 
-    purge = purge_erased_rows(StateStore(state.folder), tables, identity_map, ledger)
+    purge = purge_erased_rows(StateStore(state.folder), tables, identity_map, ledger, found_in)
     erased_ids = person_ids_of_records(previous_identity_map, purge.record_keys)
     labels = forget_persons_in_validation_labels(state.folder / ENGAGEMENT_ARTIFACTS, erased_ids)
     if labels:
@@ -131,7 +131,7 @@ def identity_resolution(
     erasure_requests: IngestedExtract,
     **sources: IngestedExtract,
 ):
-    from cdp_pipeline.identity.resolve import resolve_identities
+    from cdp_pipeline.identity.resolve import resolve_with_erasures
 
     ledger = _erasure_ledger(state, erasure_requests.table)
     erased_records = _erased_records(state)
@@ -139,18 +139,15 @@ def identity_resolution(
         state, {name: extract.table for name, extract in sources.items()}, erased_records
     )
     previous_identity_map = _previous_identity_map(warehouse)
-    hashes = set(ledger.iloc[:, 0])
-    resolution = resolve_identities(tables, previous_identity_map=previous_identity_map, erased_email_hashes=hashes)
-    purge = _purge_erased(
-        state, {**tables, "erasure_requests": erasure_requests.table}, resolution.identity_map, previous_identity_map, ledger
+    resolution, found_in = resolve_with_erasures(
+        tables, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
     )
+    purge = _purge_erased(
+        state, {**tables, "erasure_requests": erasure_requests.table}, resolution.identity_map, found_in,
+        previous_identity_map, ledger,
+    )
+    del found_in  # every record again: only the purge needs it
     _remember_erased_records(state, erased_records, purge.record_keys)
-    if set(purge.removed) & set(tables):
-        # Resolved again without the purged rows, as every later run will see the data: the
-        # weights estimated from the records, and so the tables, do not depend on when an
-        # erasure arrived or whether a run was interrupted after it.
-        tables = {name: purge.tables[name] for name in tables}
-        resolution = resolve_identities(tables, previous_identity_map=previous_identity_map, erased_email_hashes=hashes)
     identity_map = resolution.identity_map
     persons = identity_map["person_id"].nunique()
     context.log.info(f"{len(identity_map)} identity records resolved to {persons} persons")

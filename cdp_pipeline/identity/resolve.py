@@ -233,7 +233,49 @@ def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: p
     whose owners asked to be erased: every record of the persons holding one is left out of
     the result, so nothing downstream can see them, however often the data comes back.
     """
-    records, emails, system_keys = build_records(frames)
+    return resolve_with_erasures(frames, previous_identity_map, settings, erased_email_hashes)[0]
+
+
+def resolve_with_erasures(frames: dict[str, pd.DataFrame], previous_identity_map: pd.DataFrame | None = None,
+                          settings: ResolutionSettings = ResolutionSettings(),
+                          erased_email_hashes=()) -> tuple[IdentityResolution, IdentityResolution | None]:
+    """(the resolution without erased persons; the resolution that found them, or None if none).
+
+    When someone is erased, the remaining records are resolved again without theirs: the match
+    weights are estimated from the records, so this is what every later run computes once the
+    erased rows are purged, and the tables do not depend on the night a request arrived. Only
+    the resolution itself runs twice; the records are built and normalised once.
+    """
+    previous = _previous_records(previous_identity_map)
+    built = build_records(frames)
+    resolution = _resolve_records(*built, previous, settings)
+    labels = resolution.records["cluster"].to_numpy()
+    erased = erased_clusters(resolution.record_emails, labels, erased_email_hashes)
+    resolution.diagnostics["erased_persons"] = int(len(erased))
+    if not len(erased):
+        return resolution, None
+    kept = _drop_records(resolution, ~np.isin(labels, erased))
+    if kept.records.empty:
+        return kept, resolution
+    again = _resolve_records(kept.records.drop(columns=["person_id", "cluster"]), kept.record_emails,
+                             kept.system_keys, previous, settings)
+    again.diagnostics["erased_persons"] = int(len(erased))
+    return again, resolution
+
+
+def _previous_records(previous_identity_map: pd.DataFrame | None) -> pd.DataFrame | None:
+    if previous_identity_map is None or not len(previous_identity_map):
+        return None
+    return pd.DataFrame({
+        "record_key": previous_identity_map["source"].astype("string") + ":"
+        + previous_identity_map["source_record_id"].astype("string"),
+        "person_id": previous_identity_map["person_id"].astype("string"),
+    })
+
+
+def _resolve_records(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame,
+                     previous: pd.DataFrame | None, settings: ResolutionSettings) -> IdentityResolution:
+    """Built records -> links, clusters and person ids (everything after ``build_records``)."""
     n = len(records)
     identifiers = _identifier_table(records, emails, system_keys)
     det, shared = deterministic_links(records, identifiers, settings.max_persons_per_identifier)
@@ -250,13 +292,6 @@ def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: p
     diagnostics.update(conflict_diag)
     diagnostics["links_per_rule"] = {str(k): int(v) for k, v in links["rule"].value_counts().items()}
 
-    previous = None
-    if previous_identity_map is not None and len(previous_identity_map):
-        previous = pd.DataFrame({
-            "record_key": previous_identity_map["source"].astype("string") + ":"
-            + previous_identity_map["source_record_id"].astype("string"),
-            "person_id": previous_identity_map["person_id"].astype("string"),
-        })
     person_id, id_stats = cl.assign_person_ids(records["record_key"], labels, previous)
     diagnostics["person_ids"] = id_stats
     diagnostics["persons"] = int(person_id.nunique())
@@ -275,10 +310,5 @@ def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: p
         "record_key_b": records["record_key"].to_numpy()[links["b"].to_numpy()],
         "rule": links["rule"].to_numpy(), "weight": links["weight"].to_numpy(),
     })
-    resolution = IdentityResolution(identity_map=identity_map, records=records, record_emails=emails,
-                                    system_keys=system_keys, links=links_out, diagnostics=diagnostics)
-    erased = erased_clusters(emails, labels, erased_email_hashes)
-    diagnostics["erased_persons"] = int(len(erased))
-    if len(erased):
-        resolution = _drop_records(resolution, ~np.isin(labels, erased))
-    return resolution
+    return IdentityResolution(identity_map=identity_map, records=records, record_emails=emails,
+                              system_keys=system_keys, links=links_out, diagnostics=diagnostics)

@@ -100,3 +100,24 @@ def test_an_erased_address_removes_its_whole_person_and_nobody_else():
     profiles, emails = build_golden_records(res, f)
     assert emails["email"].tolist() == ["stay@z.example"] and len(profiles) == 1
     assert res.diagnostics["erased_persons"] == 1
+
+
+def test_a_run_that_erases_someone_resolves_the_rest_as_a_later_run_without_their_rows_will():
+    """The weights are learnt from the records, so the erased persons' records must not steer
+    the night their request arrives: the result equals the next night's, run on purged data."""
+    from cdp_pipeline.erasure import erased_rows
+    from cdp_pipeline.identity.resolve import resolve_with_erasures
+    from cdp_pipeline.privacy import hash_email
+    from cdp_pipeline_tests.identity.population import population
+
+    rows, _ = population(persons=300, seed=11)
+    crowd = frames(**rows)
+    requested = crowd["crm_contacts"]["email"].dropna().iloc[[3, 40, 77]]
+    resolution, found_in = resolve_with_erasures(crowd, erased_email_hashes=set(hash_email(requested)))
+    assert found_in is not None and resolution.diagnostics["erased_persons"] == 3
+
+    masks = erased_rows(crowd, resolution.identity_map, found_in).masks
+    purged = {name: frame[~masks[name]].reset_index(drop=True) for name, frame in crowd.items()}
+    later = resolve_identities(purged)
+    assert later.identity_map.equals(resolution.identity_map)
+    assert len(found_in.identity_map) > len(resolution.identity_map)
