@@ -54,8 +54,8 @@ MAX_IDENTIFIER = 63  # PostgreSQL silently truncates longer names: never let it
 COPY_CHUNK_ROWS = 200_000
 SQLITE_CHUNK_ROWS = 100_000
 DEFAULT_LOCK_TIMEOUT_S = 60.0
-SWAP_LOCK_TIMEOUT_S = 2.0
-SWAP_ATTEMPTS = 15
+SWAP_LOCK_TIMEOUT_S = 2.0  # capped below the server's deadlock_timeout, see _swap_waiting_for_readers
+SWAP_ATTEMPTS = 40
 SWAP_PAUSE_S = 0.5
 ADVISORY_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('cdp_pipeline.publish:' || current_schema()))"
 
@@ -349,15 +349,28 @@ def _swap_waiting_for_readers(
 
     DROP needs an exclusive lock, so it waits for any reader transaction still open on an old
     table, and every new query queues behind it: short waits keep analysts' queries flowing.
+    The wait stays under half the server's ``deadlock_timeout``: a reader joining two published
+    tables may hold one while it waits for another the swap already holds, and the swap must
+    give way (roll back its savepoint, releasing its locks) before the server resolves that
+    deadlock by cancelling the analyst's query. Each attempt takes the locks in another order,
+    so a reader that keeps joining the same tables finds one that agrees with its own.
     """
+    deadlock_s = conn.exec_driver_sql("SELECT setting::float / 1000 FROM pg_settings WHERE name = 'deadlock_timeout'").scalar()
+    wait_ms = max(int(min(lock_timeout_s, float(deadlock_s or 1.0) / 2) * 1000), 1)
+    existing = set(inspect(conn).get_table_names())
+    published = [name for name in [*staged, *to_drop] if name in existing]
     for attempt in range(attempts):
         savepoint = conn.begin_nested()
         try:
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait_ms}ms'")
+            if published:
+                order = published if attempt == 0 else np.random.default_rng(attempt).permutation(published)
+                tables = ", ".join(_quote(conn, name) for name in order)
+                conn.execute(text(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"))
             dropped = _swap(conn, staged, frames, to_drop, sqlite=False)
         except OperationalError as exc:
             savepoint.rollback()
-            if getattr(exc.orig, "sqlstate", None) != "55P03":
+            if getattr(exc.orig, "sqlstate", None) not in ("55P03", "40P01"):  # lock timeout, deadlock
                 raise
             if attempt < attempts - 1:
                 time.sleep(SWAP_PAUSE_S)
