@@ -30,3 +30,9 @@ def test_a_tiny_benchmark_measures_every_asset_and_renders_its_report(tmp_path):
     report = render([measured])
     assert "| 60 | 4 |" in report
     assert "## Per asset, 60 persons, incremental night" in report
+
+    from cdp_pipeline.bench.send_time_scale import measure
+
+    scaled = measure(tmp_path / "work_60", copies=3)  # the send-time model on the run's inputs, persons tripled
+    assert scaled["persons"] == 3 * measured["incremental"]["tables"]["profiles"]
+    assert scaled["recommendations"] == scaled["persons"] and scaled["wall_s"] >= 0
