@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Union
 
@@ -226,3 +227,72 @@ def without_erased_records(frames: Mapping[str, pd.DataFrame], record_hashes: se
             tables[name] = frame[~hit].reset_index(drop=True)
             removed[name] = int(hit.sum())
     return tables, removed
+
+
+LEDGER_FILE = "erasure_ledger.parquet"
+ERASED_RECORDS_FILE = "erased_records.parquet"
+
+
+def _save_atomically(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_suffix(".tmp")
+    frame.to_parquet(staged, index=False)
+    staged.replace(path)
+
+
+class ErasureState:
+    """What erasure keeps in the state folder, and the passes that apply it to the stored data.
+
+    Only hashes are kept: of the requested addresses (the ledger) and of the erased persons'
+    snapshot record keys. Each pass runs after the hashes it relies on are saved, so a crash at
+    any point leaves either the rows (removed by the next run) or only the hashes.
+    """
+
+    def __init__(self, folder: Path):
+        from cdp_pipeline.ingest.state import StateStore
+
+        self.folder = Path(folder)
+        self.store = StateStore(self.folder)
+
+    def ledger(self) -> pd.DataFrame | None:
+        path = self.folder / LEDGER_FILE
+        return pd.read_parquet(path) if path.exists() else None
+
+    def record_requests(self, erasure_requests: pd.DataFrame | None) -> pd.DataFrame:
+        """The ledger with this run's requests added, saved: every address ever asked to be
+        erased, so data delivered again stays erased."""
+        ledger = updated_ledger(self.ledger(), erasure_requests)
+        _save_atomically(ledger, self.folder / LEDGER_FILE)
+        return ledger
+
+    def _erased_record_hashes(self) -> set[str]:
+        path = self.folder / ERASED_RECORDS_FILE
+        return set(pd.read_parquet(path)[RECORD_HASH_COLUMN]) if path.exists() else set()
+
+    def drop_redelivered(self, frames: Mapping[str, pd.DataFrame]):
+        """The frames without the snapshot rows of records erased in an earlier run, removed
+        from the stored state too, and how many rows went per frame (before resolution)."""
+        tables, removed = without_erased_records(frames, self._erased_record_hashes())
+        for name in removed:
+            self.store.replace_table(name, tables[name])
+            self.store.forget_earlier_versions(name)
+        return tables, removed
+
+    def purge(self, frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
+              found_in: "IdentityResolution | None", previous_identity_map: pd.DataFrame | None,
+              ledger: pd.DataFrame) -> Purge:
+        """Erased persons' rows out of the stored extracts and the models' validation labels;
+        their snapshot records remembered by hash. Nothing but hashes may outlive a request."""
+        from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS, forget_persons_in_validation_labels
+
+        purge = purge_erased_rows(self.store, frames, identity_map, ledger, found_in)
+        erased_ids = person_ids_of_records(previous_identity_map, purge.record_keys)
+        labels = forget_persons_in_validation_labels(self.folder / ENGAGEMENT_ARTIFACTS, erased_ids)
+        if labels:
+            purge.removed["model_validation_labels"] = labels
+        known = self._erased_record_hashes()
+        hashes = known | erased_record_hashes(purge.record_keys)
+        if hashes != known:
+            frame = pd.DataFrame({RECORD_HASH_COLUMN: pd.Series(sorted(hashes), dtype="string")})
+            _save_atomically(frame, self.folder / ERASED_RECORDS_FILE)
+        return purge

@@ -19,8 +19,6 @@ IDENTITY_SOURCES = (
     "store_web_events",
     "crm_email_events",
 )
-ERASURE_LEDGER_FILE = "erasure_ledger.parquet"
-ERASED_RECORDS_FILE = "erased_records.parquet"  # hashes of erased persons' snapshot record keys
 
 
 @dataclass
@@ -43,66 +41,6 @@ def _previous_identity_map(warehouse: WarehouseResource) -> pd.DataFrame | None:
     if not inspect(warehouse.engine).has_table("identity_map"):
         return None
     return warehouse.read("identity_map")
-
-
-def _erasure_ledger(state: StateResource, requests: pd.DataFrame) -> pd.DataFrame:
-    """Hashes of every address ever asked to be erased: kept so re-delivered data stays erased."""
-    from cdp_pipeline.erasure import updated_ledger
-
-    path = state.folder / ERASURE_LEDGER_FILE
-    ledger = updated_ledger(pd.read_parquet(path) if path.exists() else None, requests)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_suffix(".tmp")
-    ledger.to_parquet(staged, index=False)
-    staged.replace(path)
-    return ledger
-
-
-def _erased_records(state: StateResource) -> set[str]:
-    path = state.folder / ERASED_RECORDS_FILE
-    return set(pd.read_parquet(path).iloc[:, 0]) if path.exists() else set()
-
-
-def _remember_erased_records(state: StateResource, known: set[str], record_keys) -> None:
-    """Adds the hashes of this run's erased snapshot records to the ones kept from earlier runs."""
-    from cdp_pipeline.erasure import RECORD_HASH_COLUMN, erased_record_hashes
-
-    hashes = known | erased_record_hashes(record_keys)
-    if hashes == known:
-        return
-    path = state.folder / ERASED_RECORDS_FILE
-    staged = path.with_suffix(".tmp")
-    pd.DataFrame({RECORD_HASH_COLUMN: pd.Series(sorted(hashes), dtype="string")}).to_parquet(staged, index=False)
-    staged.replace(path)
-
-
-def _without_erased_records(state: StateResource, tables, erased_records: set[str]):
-    """Snapshot rows of records erased in an earlier run (delivered again) out of this run's
-    tables and of the stored state, before resolution."""
-    from cdp_pipeline.erasure import without_erased_records
-    from cdp_pipeline.ingest.state import StateStore
-
-    tables, removed = without_erased_records(tables, erased_records)
-    store = StateStore(state.folder)
-    for name in removed:
-        store.replace_table(name, tables[name])
-        store.forget_earlier_versions(name)
-    return tables, removed
-
-
-def _purge_erased(state: StateResource, tables, identity_map, found_in, previous_identity_map, ledger):
-    """Erased persons' rows out of the stored extracts and model validation labels, once the
-    ledger holds their hashes: nothing but the hash may outlive the request."""
-    from cdp_pipeline.erasure import person_ids_of_records, purge_erased_rows
-    from cdp_pipeline.ingest.state import StateStore
-    from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS, forget_persons_in_validation_labels
-
-    purge = purge_erased_rows(StateStore(state.folder), tables, identity_map, ledger, found_in)
-    erased_ids = person_ids_of_records(previous_identity_map, purge.record_keys)
-    labels = forget_persons_in_validation_labels(state.folder / ENGAGEMENT_ARTIFACTS, erased_ids)
-    if labels:
-        purge.removed["model_validation_labels"] = labels
-    return purge
 
 
 def _of_known_persons(frame: pd.DataFrame) -> pd.DataFrame:
@@ -131,23 +69,19 @@ def identity_resolution(
     erasure_requests: IngestedExtract,
     **sources: IngestedExtract,
 ):
+    from cdp_pipeline.erasure import REQUESTS, ErasureState
     from cdp_pipeline.identity.resolve import resolve_with_erasures
 
-    ledger = _erasure_ledger(state, erasure_requests.table)
-    erased_records = _erased_records(state)
-    tables, redelivered = _without_erased_records(
-        state, {name: extract.table for name, extract in sources.items()}, erased_records
-    )
+    erasure = ErasureState(state.folder)
+    ledger = erasure.record_requests(erasure_requests.table)
+    tables, redelivered = erasure.drop_redelivered({name: extract.table for name, extract in sources.items()})
     previous_identity_map = _previous_identity_map(warehouse)
     resolution, found_in = resolve_with_erasures(
         tables, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
     )
-    purge = _purge_erased(
-        state, {**tables, "erasure_requests": erasure_requests.table}, resolution.identity_map, found_in,
-        previous_identity_map, ledger,
-    )
+    purge = erasure.purge({**tables, REQUESTS: erasure_requests.table}, resolution.identity_map, found_in,
+                          previous_identity_map, ledger)
     del found_in  # every record again: only the purge needs it
-    _remember_erased_records(state, erased_records, purge.record_keys)
     identity_map = resolution.identity_map
     persons = identity_map["person_id"].nunique()
     context.log.info(f"{len(identity_map)} identity records resolved to {persons} persons")

@@ -46,11 +46,9 @@ def email_segments_are_consent_safe(
 def erased_persons_are_absent(
     identity_map: pd.DataFrame, profile_emails: pd.DataFrame, erasure_requests, state: StateResource
 ) -> dg.AssetCheckResult:
-    from cdp_pipeline.defs.identity import ERASURE_LEDGER_FILE
-    from cdp_pipeline.erasure import apply_erasure
+    from cdp_pipeline.erasure import ErasureState, apply_erasure
 
-    ledger_path = state.folder / ERASURE_LEDGER_FILE
-    ledger = pd.read_parquet(ledger_path) if ledger_path.exists() else None
+    ledger = ErasureState(state.folder).ledger()
     still_present, _ = apply_erasure(identity_map, profile_emails, erasure_requests.table, ledger)
     return dg.AssetCheckResult(
         passed=not still_present,
