@@ -63,8 +63,8 @@ def _splink_section(results: list[dict]) -> list[str]:
                      "persons found", "seconds", "process peak MiB (+ above its level before)"], rows)
     differing = [r for r in results if "differences" in r["splink"]]
     if differing:
-        lines += ["", "Where they differ, in pairs of records: Splink's wrong merges are mostly households "
-                      "(same surname and address, another first name), which our resolver vetoes; the true "
+        lines += ["", "Where they differ, in pairs of records: Splink's wrong merges mostly join the same surname "
+                      "to another first name (households and namesakes), which our resolver vetoes; the true "
                       "pairs only ours found mostly hold a record with no name (a cookie or an order known "
                       "by one address or system key), where one shared identifier does not outweigh "
                       "Splink's prior but is a deterministic link for ours.", ""]

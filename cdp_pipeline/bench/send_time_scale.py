@@ -18,13 +18,7 @@ import resource
 import time
 from pathlib import Path
 
-import pandas as pd
-
-
-def _copies(frame: pd.DataFrame, copies: int) -> pd.DataFrame:
-    ids = frame["person_id"].astype("string")
-    return pd.concat([frame.assign(person_id=ids + f"-{k}") if k else frame for k in range(copies)],
-                     ignore_index=True)
+from cdp_pipeline.bench.scale import copies_of_persons
 
 
 def measure(work_dir: Path, copies: int) -> dict:
@@ -32,9 +26,9 @@ def measure(work_dir: Path, copies: int) -> dict:
 
     storage = work_dir / "dagster_home" / "storage"
     activity = pickle.loads((storage / "person_activity").read_bytes())
-    profiles = _copies(pickle.loads((storage / "profiles").read_bytes()), copies)
-    scores = _copies(pickle.loads((storage / "engagement_scores").read_bytes()), copies)
-    events = _copies(activity.email_events[activity.email_events["person_id"].notna()], copies)
+    profiles = copies_of_persons(pickle.loads((storage / "profiles").read_bytes()), copies)
+    scores = copies_of_persons(pickle.loads((storage / "engagement_scores").read_bytes()), copies)
+    events = copies_of_persons(activity.email_events[activity.email_events["person_id"].notna()], copies)
     tiers = scores.set_index("person_id")["tier"]
 
     started_wall, started_cpu = time.perf_counter(), time.process_time()
