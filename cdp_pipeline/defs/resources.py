@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
 from cdp_pipeline.config import Settings
+from cdp_pipeline.defs.step_outputs import StepOutputStorage
 from cdp_pipeline.warehouse.engine import DEFAULT_BUSY_TIMEOUT_MS, display_url, make_engine
 from cdp_pipeline.warehouse.errors import TransientWarehouseError, describe_error, is_transient
 from cdp_pipeline.warehouse.publish import DEFAULT_LOCK_TIMEOUT_S, PublishReport, publish_tables, read_table
@@ -133,6 +134,11 @@ class StateResource(ConfigurableResource):
         return Path(self.path) if self.path else Settings.from_env().state_dir
 
 
-def default_resources() -> dict[str, ConfigurableResource]:
+def default_resources() -> dict:
     """The resource keys the assets, schedule and sensor expect, configured from the environment."""
-    return {"warehouse": WarehouseResource(), "landing": LandingResource(), "state": StateResource()}
+    return {
+        "warehouse": WarehouseResource(),
+        "landing": LandingResource(),
+        "state": StateResource(),
+        "io_manager": StepOutputStorage(),
+    }

@@ -136,7 +136,7 @@ def test_model_validation_labels_of_every_version_forget_the_erased(erasure_scen
         assert not set(pd.read_parquet(path)["person_id"]) & known["persons"], path
 
 
-IO_MANAGER_STORAGE = "storage"  # Dagster's default fs_io_manager: every step output, pickled
+IO_MANAGER_STORAGE = "storage"  # the step-output IO manager: every step output, pickled
 
 
 def test_the_dagster_event_log_metadata_and_compute_logs_hold_no_trace_of_the_erased(erasure_scenario):
