@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.identity import normalize as nz
-from cdp_pipeline.identity.compare import COMPARISONS, MAX_LEVEL, NULL, compare_pairs, prepare_features
+from cdp_pipeline.identity.compare import COMPARISONS, MAX_LEVEL, NULL, Coded, compare_pairs, prepare_features
 
 # Exact agreement on these weighs by the shared value's frequency (column, exact level).
 TF_COMPARISONS = {"first": ("first_canon", 4), "last": ("last_fold", 3), "dob": ("dob_key", 2),
@@ -41,12 +41,46 @@ FULL_NAME = ("first", "last")
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """Adds the derived columns the comparisons read (email local part, domain, free provider)."""
     out = records.copy()
-    parts = out["email_norm"].str.extract(r"^(?P<local>.*)@(?P<domain>[^@]*)$")
-    out["email_local"] = parts["local"].astype("string")
-    out["email_domain"] = parts["domain"].astype("string")
+    out["email_local"], out["email_domain"] = _split_address(out["email_norm"])
     out["email_free"] = nz.is_free_provider(out["email_domain"])
     out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
+
+
+def _split_address(emails: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(local part, domain), split at the last ``@``; missing where there is none.
+
+    Arrow's regex kernel: pandas' ``str.extract`` runs Python once per row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = pc.extract_regex(pa.array(emails.astype("string"), type=pa.large_string()),
+                             r"^(?P<local>.*)@(?P<domain>[^@]*)$")
+    return tuple(pd.Series(pc.struct_field(parts, [i]).to_pandas(types_mapper=lambda _: pd.StringDtype()).array,
+                           index=emails.index) for i in (0, 1))
+
+
+@dataclass(frozen=True)
+class RecordFeatures:
+    """What the comparisons and blocking read of each record, derived once per run.
+
+    ``subset`` keeps rows without deriving anything again: when erased persons' records leave,
+    the rest are resolved from the same per-record values, only the set changes.
+    """
+
+    columns: pd.DataFrame  # records plus ``comparison_columns``
+    coded: dict  # ``compare.prepare_features``
+
+    @classmethod
+    def of(cls, records: pd.DataFrame) -> "RecordFeatures":
+        columns = comparison_columns(records)
+        return cls(columns, prepare_features(columns))
+
+    def subset(self, keep: np.ndarray) -> "RecordFeatures":
+        coded = {name: (Coded(value.codes[keep], value.values) if isinstance(value, Coded) else value[keep])
+                 for name, value in self.coded.items()}
+        return RecordFeatures(self.columns[keep].reset_index(drop=True), coded)
 
 
 def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
@@ -247,15 +281,15 @@ def labelled_pairs(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[:-1][same], order[1:][same]
 
 
-def score_candidates(records: pd.DataFrame, group: np.ndarray, window: int, u_sample_pairs: int, seed: int):
+def score_candidates(record_features: RecordFeatures, group: np.ndarray, window: int, u_sample_pairs: int,
+                     seed: int):
     """Blocked pairs across deterministic groups, with comparison levels, Bayes factor and model.
 
     ``group`` is each record's deterministic group. Records a shared identifier joined are
     training labels: their attribute agreement gives m for every comparison except the
     identifiers that formed the groups (email, phone), whose m EM learns on the blocked pairs.
     """
-    records = comparison_columns(records)
-    features = prepare_features(records)
+    records, features = record_features.columns, record_features.coded
     pairs = candidate_pairs(records, window)
     pairs = pairs[group[pairs["a"].to_numpy()] != group[pairs["b"].to_numpy()]].reset_index(drop=True)
     if len(pairs) == 0:

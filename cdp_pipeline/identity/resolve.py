@@ -78,52 +78,72 @@ def _identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: 
 def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_persons: int):
     """Links (a, b, rule) between records sharing an identifier, with the shared-identifier guard.
 
-    Returns the links and the number of identifiers rejected as shared.
+    Returns the links and the number of identifiers rejected as shared. Works on integer codes
+    of identifiers and names: grouping hundreds of thousands of strings is the slow part.
     """
-    ids = identifiers.copy()
-    ids["first_canon"] = records["first_canon"].to_numpy()[ids["rec"].to_numpy()]
-    ids["first_fold"] = records["first_fold"].to_numpy()[ids["rec"].to_numpy()]
-    full_name = records["first_canon"].fillna("") + "|" + records["last_fold"].fillna("")
-    ids["name"] = full_name.to_numpy()[ids["rec"].to_numpy()]
-    named = ids[ids["first_canon"].notna()]
-    distinct = named.groupby(["kind", "value"])["name"].nunique()
-    guarded = distinct[(distinct > max_persons) & ~distinct.index.get_level_values("kind").isin(SYSTEM_KEYS)]
-    if len(guarded):
-        shared = pd.MultiIndex.from_frame(ids[["kind", "value"]]).isin(guarded.index)
-        ids = ids[~shared]
-    # The group's most common first name; a record joins it when its own is compatible.
-    counts = ids.dropna(subset=["first_canon"]).groupby(["kind", "value", "first_canon", "first_fold"]).size()
-    modal = (counts.reset_index(name="n").sort_values(["kind", "value", "n", "first_fold"],
-                                                      ascending=[True, True, False, True])
-             .drop_duplicates(["kind", "value"]).rename(columns={"first_canon": "modal_canon",
-                                                                "first_fold": "modal_fold"})
-             .drop(columns="n"))
-    ids = ids.merge(modal, on=["kind", "value"], how="left")
-    compatible = (ids["first_canon"] == ids["modal_canon"]).fillna(True).to_numpy(bool).copy()
-    compatible |= ids["kind"].isin(SYSTEM_KEYS).to_numpy(bool)
+    rec = identifiers["rec"].to_numpy()
+    kind = identifiers["kind"].to_numpy()
+    ident, _ = pd.factorize(identifiers["kind"] + "\x1f" + identifiers["value"])
+    n_ident = int(ident.max()) + 1 if len(ident) else 0
+    system = np.zeros(n_ident, dtype=bool)
+    system[ident] = np.isin(kind, SYSTEM_KEYS)
+    canon_of_record, canon_values = pd.factorize(records["first_canon"])
+    fold_of_record, fold_values = pd.factorize(records["first_fold"], sort=True)  # code order = text order
+    name_of_record, _ = pd.factorize(records["first_canon"].fillna("") + "|" + records["last_fold"].fillna(""))
+    canon, fold = canon_of_record[rec], fold_of_record[rec]
+
+    # An identifier held by more than ``max_persons`` distinct names is shared: it links nobody.
+    named = canon >= 0
+    held = np.unique(ident[named].astype(np.int64) * (name_of_record.max() + 1) + name_of_record[rec][named])
+    distinct = np.bincount(held // (name_of_record.max() + 1), minlength=n_ident)
+    guarded = (distinct > max_persons) & ~system
+    kept = ~guarded[ident]
+    rec, kind, ident, canon, fold = rec[kept], kind[kept], ident[kept], canon[kept], fold[kept]
+
+    # The identifier's most common first name (ties: the first in text order); a record joins
+    # the group when its own is compatible.
+    counted = (canon >= 0) & (fold >= 0)
+    width = np.int64(len(fold_values) + 1)
+    groups, sizes = np.unique(ident[counted].astype(np.int64) * width + fold[counted], return_counts=True)
+    order = np.lexsort((groups % width, -sizes, groups // width))
+    first = order[np.r_[True, (groups // width)[order][1:] != (groups // width)[order][:-1]]]
+    modal_fold = np.full(n_ident, -1)
+    modal_fold[groups[first] // width] = groups[first] % width
+    canon_of_fold = np.full(len(fold_values) + 1, -1)
+    canon_of_fold[fold_of_record[fold_of_record >= 0]] = canon_of_record[fold_of_record >= 0]
+    modal_canon = np.where(modal_fold >= 0, canon_of_fold[modal_fold], -1)[ident]
+    modal_fold = modal_fold[ident]
+    compatible = (canon < 0) | (modal_canon < 0) | (canon == modal_canon) | system[ident]
     check = np.flatnonzero(~compatible)
-    compatible[check] = first_names_compatible(ids["first_fold"].iloc[check], ids["modal_fold"].iloc[check],
-                                               ids["first_canon"].iloc[check], ids["modal_canon"].iloc[check])
-    ids["subgroup"] = ids["first_canon"].where(~compatible, "").fillna("")
-    anchors = ids.groupby(["kind", "value", "subgroup"])["rec"].transform("min")
-    links = pd.DataFrame({"a": anchors.to_numpy(), "b": ids["rec"].to_numpy(), "rule": ids["kind"].to_numpy()})
+    if len(check):
+        def names(values, codes):
+            return pd.Series(np.asarray(values, dtype=object)[codes], dtype="string")
+
+        compatible[check] = first_names_compatible(names(fold_values, fold[check]), names(fold_values, modal_fold[check]),
+                                                   names(canon_values, canon[check]),
+                                                   names(canon_values, modal_canon[check]))
+    subgroup = np.where(compatible, -1, canon)
+    _, member_of = np.unique(ident.astype(np.int64) * (len(canon_values) + 1) + subgroup + 1, return_inverse=True)
+    anchor = np.full(member_of.max() + 1 if len(member_of) else 0, np.iinfo(np.int64).max)
+    np.minimum.at(anchor, member_of, rec)
+    links = pd.DataFrame({"a": anchor[member_of], "b": rec, "rule": kind})
     links["order"] = links["rule"].map({r: i for i, r in enumerate(RULE_ORDER)})
     links = links[links["a"] != links["b"]].sort_values("order", kind="stable").drop_duplicates(["a", "b"])
     links = links.drop(columns="order")
-    return links.reset_index(drop=True), len(guarded)
+    return links.reset_index(drop=True), int(guarded.sum())
 
 
 PRIOR_ROUNDS = 2
 
 
-def _probabilistic_links(records, det, det_labels, settings: ResolutionSettings):
+def _probabilistic_links(features: fs.RecordFeatures, det, det_labels, settings: ResolutionSettings):
     """Accepted Fellegi–Sunter links between deterministic groups.
 
     The prior (chance two random records are one person) starts from the deterministic groups,
     which undercount persons' records; it is re-estimated from the clusters the accepted links
     make, ``PRIOR_ROUNDS`` times.
     """
-    scored, levels, model = fs.score_candidates(records, det_labels, settings.blocking_window,
+    scored, levels, model = fs.score_candidates(features, det_labels, settings.blocking_window,
                                                 settings.u_sample_pairs, settings.seed)
     a, b = scored["a"].to_numpy(), scored["b"].to_numpy()
     # Hard guards: another first name is another person (households); another birth date too (namesakes).
@@ -132,7 +152,7 @@ def _probabilistic_links(records, det, det_labels, settings: ResolutionSettings)
     for _ in range(PRIOR_ROUNDS):
         probability = fs.match_probability(scored["log2_bayes_factor"].to_numpy(), prior)
         accepted = ~vetoed & (probability >= settings.match_threshold)
-        labels = cl.connected_components(len(records), np.concatenate([det["a"].to_numpy(), a[accepted]]),
+        labels = cl.connected_components(len(det_labels), np.concatenate([det["a"].to_numpy(), a[accepted]]),
                                          np.concatenate([det["b"].to_numpy(), b[accepted]]))
         prior = fs.random_pair_prior(labels)
     probability = fs.match_probability(scored["log2_bayes_factor"].to_numpy(), prior)
@@ -244,21 +264,25 @@ def resolve_with_erasures(frames: dict[str, pd.DataFrame], previous_identity_map
     When someone is erased, the remaining records are resolved again without theirs: the match
     weights are estimated from the records, so this is what every later run computes once the
     erased rows are purged, and the tables do not depend on the night a request arrived. Only
-    the resolution itself runs twice; the records are built and normalised once.
+    the resolution itself runs twice; the records are built, normalised and turned into
+    comparison features once.
     """
     previous = _previous_records(previous_identity_map)
-    built = build_records(frames)
-    resolution = _resolve_records(*built, previous, settings)
+    records, emails, system_keys = build_records(frames)
+    features = fs.RecordFeatures.of(records) if settings.probabilistic else None
+    resolution = _resolve_records(records, emails, system_keys, previous, settings, features)
     labels = resolution.records["cluster"].to_numpy()
     erased = erased_clusters(resolution.record_emails, labels, erased_email_hashes)
     resolution.diagnostics["erased_persons"] = int(len(erased))
     if not len(erased):
         return resolution, None
-    kept = _drop_records(resolution, ~np.isin(labels, erased))
+    keep = ~np.isin(labels, erased)
+    kept = _drop_records(resolution, keep)
     if kept.records.empty:
         return kept, resolution
     again = _resolve_records(kept.records.drop(columns=["person_id", "cluster"]), kept.record_emails,
-                             kept.system_keys, previous, settings)
+                             kept.system_keys, previous, settings,
+                             features.subset(keep) if features is not None else None)
     again.diagnostics["erased_persons"] = int(len(erased))
     return again, resolution
 
@@ -274,8 +298,12 @@ def _previous_records(previous_identity_map: pd.DataFrame | None) -> pd.DataFram
 
 
 def _resolve_records(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame,
-                     previous: pd.DataFrame | None, settings: ResolutionSettings) -> IdentityResolution:
-    """Built records -> links, clusters and person ids (everything after ``build_records``)."""
+                     previous: pd.DataFrame | None, settings: ResolutionSettings,
+                     features: fs.RecordFeatures | None) -> IdentityResolution:
+    """Built records -> links, clusters and person ids (everything after ``build_records``).
+
+    ``features``: the records' comparison features (needed when ``settings.probabilistic``).
+    """
     n = len(records)
     identifiers = _identifier_table(records, emails, system_keys)
     det, shared = deterministic_links(records, identifiers, settings.max_persons_per_identifier)
@@ -285,7 +313,7 @@ def _resolve_records(records: pd.DataFrame, emails: pd.DataFrame, system_keys: p
     links = det
     if settings.probabilistic and n > 1:
         det_labels = cl.connected_components(n, det["a"].to_numpy(), det["b"].to_numpy())
-        prob, prob_diag = _probabilistic_links(records, det, det_labels, settings)
+        prob, prob_diag = _probabilistic_links(features, det, det_labels, settings)
         diagnostics.update(prob_diag)
         links = pd.concat([det, prob], ignore_index=True)
     labels, links, conflict_diag, conflicts = _cluster(records, links, settings)

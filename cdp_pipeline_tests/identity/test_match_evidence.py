@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.identity.compare import NULL, address_levels, prepare_features
-from cdp_pipeline.identity.probabilistic import comparison_columns
+from cdp_pipeline.identity.compare import NULL, address_levels
+from cdp_pipeline.identity.probabilistic import RecordFeatures
 from cdp_pipeline_tests.identity.test_resolution import crm, person_of, resolve_with_crowd
 
 
@@ -15,7 +15,7 @@ def _address_features(rows: list[dict]) -> dict:
                "city", "country", "phone", "employer", "dob"]
     records = pd.DataFrame(rows, columns=columns).astype("string").assign(
         dob=pd.NaT, email_free=False)
-    return prepare_features(comparison_columns(records.assign(dob=pd.to_datetime(records["dob"]))))
+    return RecordFeatures.of(records.assign(dob=pd.to_datetime(records["dob"]))).coded
 
 
 def test_different_postcodes_are_a_disagreement_even_when_one_street_is_missing():
