@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.consent import normalise_address
+from cdp_pipeline.frames import isin
 from cdp_pipeline.identity.normalize import on_unique
 from cdp_pipeline.privacy import hash_email
 
@@ -134,21 +135,23 @@ def erased_rows(frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
     (email events, orders, web events, registrations) to one: the identity stage's own
     attribution rules, so what is kept is exactly what it can see.
     """
-    from cdp_pipeline.identity.attach import attribute_events
+    from cdp_pipeline.identity.attach import attribute_events, rows_reaching
 
     present = {name: frame for name, frame in frames.items() if frame is not None and len(frame)}
     masks = {name: np.zeros(len(frame), dtype=bool) for name, frame in frames.items() if frame is not None}
     if found_in is None or not present:
         return ErasedRows(masks, pd.Index([], dtype="string"))
     records = found_in.records
-    erased = ~records["record_key"].isin(pd.Index(_record_keys(identity_map).dropna())).to_numpy()
+    erased = ~isin(records["record_key"], _record_keys(identity_map))
     erased_keys = pd.Index(records.loc[erased, "record_key"], dtype="string")
     if erased_keys.empty:
         return ErasedRows(masks, erased_keys)
     owner = pd.Series(np.where(erased, ERASED, "kept"), dtype="string")
     resolution = SimpleNamespace(records=records.assign(person_id=owner), record_emails=found_in.record_emails)
-    for name, attributed in attribute_events(resolution, present).items():
-        masks[name] = (attributed["person_id"] == ERASED).fillna(False).to_numpy(bool)
+    reaching = rows_reaching(resolution, present, erased_keys)
+    candidates = {name: present[name][reaching[name]] for name in reaching}
+    for name, attributed in attribute_events(resolution, candidates).items():
+        masks[name][np.flatnonzero(reaching[name])] = (attributed["person_id"] == ERASED).fillna(False).to_numpy(bool)
     for name, (source, column) in RECORD_KEYS.items():
         if name in present:
             keys = source + ":" + present[name][column].astype("string").str.strip()

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cdp_pipeline.identity.normalize import normalize_emails
@@ -63,4 +64,39 @@ def attribute_events(resolution, frames: dict[str, pd.DataFrame]) -> dict[str, p
         email_key = webinar["email_key"] if "email_key" in webinar else webinar["email"].str.strip().str.lower()
         record = "webinar:" + webinar["webinar_id"].astype("string") + ":" + email_key.astype("string")
         out["webinar_attendees"] = webinar.assign(person_id=_lookup(keys, record))
+    return out
+
+
+def rows_reaching(resolution, frames: dict[str, pd.DataFrame], record_keys: pd.Index) -> dict[str, np.ndarray]:
+    """Per input frame, the rows whose attribution could reach one of these records.
+
+    A superset of what ``attribute_events`` gives their persons (it reads only these columns),
+    found by membership in a few identifiers: attributing every event of the run to find the
+    handful that belong to an erased person costs seconds.
+    """
+    keys = pd.Series(record_keys, dtype="string")
+    source, value = keys.str.split(":", n=1).str[0], keys.str.split(":", n=1).str[1]
+
+    def held(column: pd.Series, kind: str) -> np.ndarray:
+        return column.astype("string").isin(value[source == kind]).fillna(False).to_numpy(bool)
+
+    out: dict[str, np.ndarray] = {}
+    events = frames.get("crm_email_events")
+    if events is not None:
+        emails = resolution.record_emails
+        theirs = emails[emails["rec"].isin(np.flatnonzero(resolution.records["record_key"].isin(record_keys)))]
+        recipients = pd.Series(events["recipient"].dropna().unique(), dtype="string")
+        forms = normalize_emails(recipients)
+        reaching = (forms["email_typed"].isin(theirs["email_typed"]) | forms["email_norm"].isin(theirs["email_norm"]))
+        out["crm_email_events"] = (events["recipient"].isin(recipients[reaching.fillna(False).to_numpy(bool)])
+                                   .fillna(False).to_numpy(bool) | held(events["record_id"], "crm"))
+    orders = frames.get("store_orders")
+    if orders is not None:
+        out["store_orders"] = held(orders["order_id"], "order")
+    web = frames.get("store_web_events")
+    if web is not None:
+        out["store_web_events"] = held(web["anonymous_id"], "web") | held(web["user_id"], "store")
+    webinar = frames.get("webinar_attendees")
+    if webinar is not None:
+        out["webinar_attendees"] = np.ones(len(webinar), dtype=bool)  # a few registrations per person
     return out

@@ -230,7 +230,7 @@ def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashe
 def _drop_records(resolution: IdentityResolution, keep: np.ndarray) -> IdentityResolution:
     """The resolution without the records where ``keep`` is False (row positions remapped)."""
     position = np.cumsum(keep) - 1
-    kept_keys = set(resolution.records.loc[keep, "record_key"])
+    dropped_keys = pd.Index(resolution.records.loc[~keep, "record_key"], dtype="string")
     emails = resolution.record_emails[keep[resolution.record_emails["rec"].to_numpy()]]
     keys = resolution.system_keys[keep[resolution.system_keys["rec"].to_numpy()]]
     links = resolution.links
@@ -239,7 +239,7 @@ def _drop_records(resolution: IdentityResolution, keep: np.ndarray) -> IdentityR
         records=resolution.records[keep].reset_index(drop=True),
         record_emails=emails.assign(rec=position[emails["rec"].to_numpy()]).reset_index(drop=True),
         system_keys=keys.assign(rec=position[keys["rec"].to_numpy()]).reset_index(drop=True),
-        links=links[links["record_key_a"].isin(kept_keys)].reset_index(drop=True),
+        links=links[~links["record_key_a"].isin(dropped_keys)].reset_index(drop=True),
         diagnostics=resolution.diagnostics,
     )
 

@@ -1,0 +1,22 @@
+"""Small vectorised helpers where pandas' own path is slow for the sizes the pipeline meets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def isin(values: pd.Series, candidates) -> np.ndarray:
+    """``values.isin(candidates)`` as a bool array (NA is never in), through Arrow's hash set.
+
+    pandas' ``isin`` on Arrow strings first turns every candidate into a Python object, one at
+    a time: about two seconds for the 300,000 record keys of a 100k-person run.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pa.array(pd.Series(values, dtype="string"), type=pa.large_string())
+    if isinstance(candidates, (set, frozenset)):
+        candidates = list(candidates)
+    value_set = pa.array(pd.Series(candidates, dtype="string").dropna().unique(), type=pa.large_string())
+    return pc.is_in(texts, value_set=value_set, skip_nulls=True).fill_null(False).to_numpy(zero_copy_only=False)
