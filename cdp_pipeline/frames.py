@@ -20,3 +20,18 @@ def isin(values: pd.Series, candidates) -> np.ndarray:
         candidates = list(candidates)
     value_set = pa.array(pd.Series(candidates, dtype="string").dropna().unique(), type=pa.large_string())
     return pc.is_in(texts, value_set=value_set, skip_nulls=True).fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``keys.map(mapping)`` for text keys (``mapping``'s index holds unique texts), through
+    Arrow's hash lookup: pandas hashes every key as a Python object (seconds per million)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_set = pa.array(pd.Series(mapping.index, dtype="string"), type=pa.large_string())
+    found = pc.index_in(pa.array(pd.Series(keys, dtype="string"), type=pa.large_string()), value_set=value_set)
+    positions = found.fill_null(-1).to_numpy(zero_copy_only=False)
+    if mapping.empty:
+        return pd.Series(pd.NA, index=keys.index, dtype=mapping.dtype)
+    values = mapping.iloc[np.maximum(positions, 0)].where(positions >= 0)
+    return values.set_axis(keys.index)

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import isin
+from cdp_pipeline.frames import isin, lookup
 
 
 def test_isin_answers_as_pandas_does_with_missing_values_on_either_side():
@@ -18,3 +18,22 @@ def test_isin_takes_any_collection_and_empty_sides():
     assert isin(pd.Series(["a", "b"]), {"b"}).tolist() == [False, True]
     assert isin(pd.Series(["a"]), []).tolist() == [False]
     assert isin(pd.Series([], dtype="string"), ["a"]).dtype == np.bool_
+
+
+def test_lookup_maps_as_pandas_does_and_leaves_unknown_and_missing_keys_missing():
+    persons = pd.Series(["p1", "p2"], index=["crm:1", "web:a"], dtype="string")
+    keys = pd.Series(["web:a", None, "crm:9", "crm:1"], index=[10, 11, 12, 13], dtype="string")
+
+    found = lookup(keys, persons)
+
+    pd.testing.assert_series_equal(found, keys.map(persons).astype("string"))
+    assert found.index.tolist() == [10, 11, 12, 13]
+
+
+def test_lookup_of_nothing_is_empty():
+    assert lookup(pd.Series([], dtype="string"), pd.Series(["p1"], index=["k"], dtype="string")).empty
+
+
+def test_lookup_in_an_empty_mapping_finds_nothing():
+    found = lookup(pd.Series(["k"], dtype="string"), pd.Series([], dtype="string"))
+    assert found.isna().all() and len(found) == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.frames import lookup
 from cdp_pipeline.identity.normalize import normalize_emails
 
 
@@ -22,8 +23,7 @@ def _person_by_key(resolution) -> pd.Series:
 
 
 def _lookup(person_by_key: pd.Series, keys: pd.Series) -> pd.Series:
-    found = keys.astype("string").map(person_by_key)
-    return found.astype("string")
+    return lookup(keys, person_by_key).astype("string")
 
 
 def email_person_lookup(resolution, column: str = "email_norm") -> pd.Series:
@@ -38,9 +38,9 @@ def email_person_lookup(resolution, column: str = "email_norm") -> pd.Series:
 def attribute_email_events(resolution, events: pd.DataFrame) -> pd.Series:
     """Recipient as typed, else the event's Record ID, else the recipient's mailbox (dots aside)."""
     recipient = normalize_emails(events["recipient"])
-    by_typed = recipient["email_typed"].map(email_person_lookup(resolution, "email_typed")).astype("string")
+    by_typed = _lookup(email_person_lookup(resolution, "email_typed"), recipient["email_typed"])
     by_record = _lookup(_person_by_key(resolution), "crm:" + events["record_id"].astype("string"))
-    by_mailbox = recipient["email_norm"].map(email_person_lookup(resolution)).astype("string")
+    by_mailbox = _lookup(email_person_lookup(resolution), recipient["email_norm"])
     return by_typed.fillna(by_record).fillna(by_mailbox)
 
 

@@ -119,7 +119,11 @@ def _activity(attributed: dict) -> pd.Series:
 
 
 def build_golden_records(resolution, frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(profiles, profile_emails) per the warehouse contract, without the consent columns."""
+    """(profiles, profile_emails) per the warehouse contract, without the consent columns.
+
+    ``frames``: the source frames, with their ``person_id`` already (as ``person_activity``
+    holds them) or without (then attributed here).
+    """
     records = resolution.records
     persons = pd.Index(np.sort(records["person_id"].unique()), name="person_id")
     profiles = pd.DataFrame(index=persons)
@@ -129,7 +133,8 @@ def build_golden_records(resolution, frames: dict[str, pd.DataFrame]) -> tuple[p
     primary = profile_emails[profile_emails["is_primary"]].set_index("person_id")["email"]
     profiles.insert(2, "primary_email", primary.reindex(persons).astype("string"))
 
-    attributed = attribute_events(resolution, frames)
+    unattributed = {name: frame for name, frame in frames.items() if "person_id" not in frame}
+    attributed = {**frames, **attribute_events(resolution, unattributed)}
     orders = _order_facts(attributed).reindex(persons)
     webinars = _webinar_facts(attributed).reindex(persons)
     profiles["orders"] = orders["orders"].fillna(0).astype("int64")

@@ -78,8 +78,30 @@ def on_unique(values: pd.Series, func):
 
 
 def _nfkc_lower(values: pd.Series) -> pd.Series:
-    text = values.map(lambda s: unicodedata.normalize("NFKC", s), na_action="ignore").astype("string")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = values.astype("string")
+    # ASCII text is its own NFKC form: only the rest goes through Python, one value at a time.
+    other = ~pc.string_is_ascii(pa.array(text)).fill_null(True).to_numpy(zero_copy_only=False)
+    if other.any():
+        text = text.copy()
+        text[other] = [unicodedata.normalize("NFKC", s) for s in text[other]]
     return text.str.lower().str.replace(_SPACES_RE, "", regex=True)
+
+
+def split_address(emails: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(local part, domain), split at the last ``@``; missing where there is none.
+
+    Arrow's regex kernel: pandas' ``str.extract`` and ``str.rsplit`` run Python once per row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = pc.extract_regex(pa.array(emails.astype("string"), type=pa.large_string()),
+                             r"^(?P<local>.*)@(?P<domain>[^@]*)$")
+    return tuple(pd.Series(pc.struct_field(parts, [i]).to_pandas(types_mapper=lambda _: pd.StringDtype()).array,
+                           index=emails.index) for i in (0, 1))
 
 
 def _correct_domains(domains: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -103,9 +125,8 @@ def _correct_domains(domains: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _normalise_unique_emails(raw: pd.Series) -> pd.DataFrame:
     text = _nfkc_lower(raw).str.strip("<>\"'.,;")
-    parts = text.str.rsplit("@", n=1, expand=True).reindex(columns=[0, 1])
-    local = parts[0].astype("string")
-    domain = parts[1].astype("string").where(text.str.contains("@", regex=False))
+    local, domain = split_address(text)
+    local = local.fillna(text)
     domain = domain.replace(DOMAIN_ALIASES)
     domain, corrected = _correct_domains(domain)
     plus = domain.isin(PLUS_TAG_DOMAINS).fillna(False)

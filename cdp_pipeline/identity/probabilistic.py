@@ -41,24 +41,10 @@ FULL_NAME = ("first", "last")
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """Adds the derived columns the comparisons read (email local part, domain, free provider)."""
     out = records.copy()
-    out["email_local"], out["email_domain"] = _split_address(out["email_norm"])
+    out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["email_free"] = nz.is_free_provider(out["email_domain"])
     out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
-
-
-def _split_address(emails: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(local part, domain), split at the last ``@``; missing where there is none.
-
-    Arrow's regex kernel: pandas' ``str.extract`` runs Python once per row.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    parts = pc.extract_regex(pa.array(emails.astype("string"), type=pa.large_string()),
-                             r"^(?P<local>.*)@(?P<domain>[^@]*)$")
-    return tuple(pd.Series(pc.struct_field(parts, [i]).to_pandas(types_mapper=lambda _: pd.StringDtype()).array,
-                           index=emails.index) for i in (0, 1))
 
 
 @dataclass(frozen=True)
