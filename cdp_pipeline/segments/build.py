@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from cdp_pipeline.consent import best_sendable_email
+from cdp_pipeline.frames import isin
 from cdp_pipeline.segments.rules import (
     RULE_COLUMNS,
     Rule,
@@ -340,16 +341,19 @@ def consent_violations(
     """
     catalogue = tables["segments"]
     email_segments = catalogue.loc[catalogue["email_segment"].astype(bool), "segment"]
-    sendable = set(profiles.loc[profiles["sendable"].astype(bool), "person_id"].astype(str))
+    sendable = profiles.loc[profiles["sendable"].astype(bool), "person_id"]
     active = profile_emails[profile_emails["status"] == "active"]
-    active_pairs = pd.MultiIndex.from_arrays([active["person_id"].astype(str), active["email"].astype(str)])
+    active_pairs = _person_address(active)
     parts = []
     for slug in email_segments:
         members = tables[f"segment_{slug}"]
-        pairs = pd.MultiIndex.from_arrays([members["person_id"].astype(str), members["email"].astype(str)])
-        bad = ~members["person_id"].astype(str).isin(sendable).to_numpy() | ~pairs.isin(active_pairs)
+        bad = ~isin(members["person_id"], sendable) | ~isin(_person_address(members), active_pairs)
         parts.append(pd.DataFrame({"segment": slug, "person_id": members.loc[bad, "person_id"].astype(str)}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["segment", "person_id"])
+
+
+def _person_address(frame: pd.DataFrame) -> pd.Series:
+    return frame["person_id"].astype("string") + "\x1f" + frame["email"].astype("string")
 
 
 def segment_changes(
