@@ -196,8 +196,11 @@ def fold_name(names: pd.Series) -> pd.Series:
 
 def canonical_first_name(folded_first: pd.Series) -> pd.Series:
     """Folded first name -> its canonical form (Bob -> robert), first token only ("mary ann" -> mary)."""
-    first_token = folded_first.astype("string").str.split(" ", n=1).str[0]
-    return first_token.map(nickname_table()).astype("string").fillna(first_token)
+    def canonical(unique: pd.Series) -> pd.Series:
+        first_token = unique.str.split(" ", n=1).str[0]
+        return first_token.map(nickname_table()).astype("string").fillna(first_token)
+
+    return on_unique(folded_first, canonical)
 
 
 def country_code(countries: pd.Series) -> pd.Series:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.frames import isin
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
 from cdp_pipeline.identity.compare import first_names_compatible
@@ -219,11 +220,10 @@ def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashe
     hashes = set(erased_email_hashes)
     if not hashes or emails.empty:
         return np.zeros(0, dtype=labels.dtype)
-    hit = np.zeros(len(emails), dtype=bool)
-    for column in ("email_norm", "email_typed"):
-        unique = pd.Series(emails[column].dropna().unique())
-        erased = set(unique[hash_email(unique).isin(hashes).to_numpy()])
-        hit |= emails[column].isin(erased).fillna(False).to_numpy(bool)
+    both = pd.concat([emails["email_norm"], emails["email_typed"]], ignore_index=True).dropna().unique()
+    unique = pd.Series(both, dtype="string")
+    erased = unique[hash_email(unique).isin(hashes).to_numpy()]
+    hit = isin(emails["email_norm"], erased) | isin(emails["email_typed"], erased)
     return np.unique(labels[emails["rec"].to_numpy()[hit]])
 
 
