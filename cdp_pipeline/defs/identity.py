@@ -10,6 +10,7 @@ import pandas as pd
 from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import StateResource, WarehouseResource
+from cdp_pipeline.extracts import BOOKKEEPING_COLUMNS
 
 IDENTITY_SOURCES = (
     "crm_contacts",
@@ -24,7 +25,8 @@ IDENTITY_SOURCES = (
 @dataclass
 class PersonActivity:
     """Source rows that belong to a person, each with its ``person_id`` (erased persons gone),
-    and the run's reference date, which every later stage computes "as of"."""
+    and the run's reference date, which every later stage computes "as of". The ingest's
+    bookkeeping columns (``_file``, ``_line``, ``_drop_date``) are left in the state tables."""
 
     reference_date: date
     email_events: pd.DataFrame  # crm_email_events + person_id + is_machine, machine_reason
@@ -140,7 +142,10 @@ def person_activity(identity_resolution, landing_drops, **sources: IngestedExtra
     from cdp_pipeline.identity.attach import attribute_events
     from cdp_pipeline.models.human_engagement import flag_machine_engagement
 
-    tables = {name: extract.table for name, extract in sources.items()}
+    # Where a row came from (file, line, drop) stays in the state tables; models and segments
+    # never read it, and it is a fifth of what this asset hands on.
+    tables = {name: extract.table.drop(columns=list(BOOKKEEPING_COLUMNS), errors="ignore")
+              for name, extract in sources.items()}
     attributed = attribute_events(identity_resolution, tables)
     identity = identity_resolution.identity_map
     known = {name: frame[frame["person_id"].notna()] for name, frame in attributed.items()}
