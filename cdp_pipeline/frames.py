@@ -35,3 +35,14 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
         return pd.Series(pd.NA, index=keys.index, dtype=mapping.dtype)
     values = mapping.iloc[np.maximum(positions, 0)].where(positions >= 0)
     return values.set_axis(keys.index)
+
+
+def extract(values: pd.Series, pattern: str) -> pd.Series:
+    """The one named group of ``pattern`` (RE2 syntax) in each value, missing where it does not
+    match: ``str.extract`` through Arrow's regex kernel, where pandas runs Python per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.extract_regex(pa.array(pd.Series(values, dtype="string"), type=pa.large_string()), pattern)
+    group = pc.struct_field(found, [0]).to_pandas(types_mapper=lambda _: pd.StringDtype())
+    return pd.Series(group.array, index=values.index)

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import isin, lookup
+from cdp_pipeline.frames import extract, isin, lookup
 
 
 def test_isin_answers_as_pandas_does_with_missing_values_on_either_side():
@@ -37,3 +37,11 @@ def test_lookup_of_nothing_is_empty():
 def test_lookup_in_an_empty_mapping_finds_nothing():
     found = lookup(pd.Series(["k"], dtype="string"), pd.Series([], dtype="string"))
     assert found.isna().all() and len(found) == 1
+
+
+def test_extract_takes_the_named_group_and_leaves_non_matches_missing():
+    domains = pd.Series(["mail.example.co.uk", "localhost", None], index=[5, 6, 7], dtype="string")
+
+    found = extract(domains, r"(?:^|\.)(?P<label>[^.]*)\.[^.]*$")
+
+    assert found.tolist()[0] == "co" and found.iloc[1:].isna().all() and found.index.tolist() == [5, 6, 7]

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
+from cdp_pipeline.frames import extract
 from cdp_pipeline.models.human_engagement import (
     CLICK,
     DELIVERED,
@@ -106,11 +107,11 @@ def _instant_us(moment) -> float:
 def work_domain_flags(emails: pd.Series) -> np.ndarray:
     """1.0 for a company domain, 0.0 for a consumer mailbox provider, NaN when unknown."""
     codes, uniques = pd.factorize(pd.Series(emails, dtype="string"))
-    domain = pd.Series(uniques, dtype="string").str.strip().str.lower().str.rpartition("@")[2]
-    labels = domain.str.split(".")
-    second = labels.str[-2].where(labels.str.len() >= 2)
+    domain = pd.Series(uniques, dtype="string").str.strip().str.lower().str.replace(r"(?s)^.*@", "", regex=True)
+    second = extract(domain, r"(?:^|\.)(?P<label>[^.]*)\.[^.]*$")  # the label before the last
+    third = extract(domain, r"(?:^|\.)(?P<label>[^.]*)\.[^.]*\.[^.]*$")
     # yahoo.co.uk, bigpond.com.au: the provider sits before a two-part public suffix.
-    second = second.where(~(second.isin(SECOND_LEVEL_SUFFIXES) & (labels.str.len() >= 3)), labels.str[-3])
+    second = second.where(~(second.isin(SECOND_LEVEL_SUFFIXES) & third.notna()), third)
     flag = (~second.isin(PERSONAL_DOMAIN_LABELS)).astype(float).where(second.notna() & (second != ""))
     values = flag.to_numpy(dtype=float, na_value=np.nan)
     return np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else np.nan, np.nan)
