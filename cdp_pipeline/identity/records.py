@@ -19,6 +19,12 @@ from cdp_pipeline.identity import normalize as nz
 SOURCE_TRUST = {"crm": 5, "store": 4, "webinar": 3, "order": 2, "web": 1}
 
 ENGAGEMENT_EVENTS = ("OPEN", "CLICK")
+EVENT_COLUMNS = {
+    "crm_email_events": ("record_id", "recipient", "event_type", "event_time"),
+    "store_web_events": ("anonymous_id", "user_id", "order_id", "email", "form_email", "first_name", "last_name",
+                         "timestamp"),
+}
+"""What ``build_records`` reads of the two large event extracts: all a memory-bound caller need load."""
 RECORD_COLUMNS = (
     "record_key", "source", "source_record_id", "first_name", "last_name", "first_fold",
     "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",

@@ -61,13 +61,13 @@ class StateStore:
         pointer = self._extract_dir(extract_name) / CURRENT
         return pointer.read_text().strip() if pointer.is_file() else None
 
-    def load(self, extract_name: str) -> tuple[pd.DataFrame | None, Ledger]:
-        """(accumulated table or None before the first commit, ledger)."""
+    def load(self, extract_name: str, columns: list[str] | None = None) -> tuple[pd.DataFrame | None, Ledger]:
+        """(accumulated table or None before the first commit, ledger); ``columns``: only these."""
         version = self.current_version(extract_name)
         if version is None:
             return None, Ledger()
         folder = self._extract_dir(extract_name) / version
-        table = pd.read_parquet(folder / TABLE_FILE)
+        table = pd.read_parquet(folder / TABLE_FILE, columns=columns)
         return table, Ledger.from_json((folder / LEDGER_FILE).read_text())
 
     def commit(self, extract_name: str, table: pd.DataFrame, ledger: Ledger) -> str:

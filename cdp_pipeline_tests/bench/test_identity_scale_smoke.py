@@ -1,0 +1,37 @@
+"""A tiny identity-at-scale benchmark: every phase reports, and loading only the event columns
+identity reads changes nothing about the result."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from cdp_pipeline.bench.identity_scale import IDENTITY_SOURCES
+from cdp_pipeline.identity import resolve_identities
+from cdp_pipeline.identity.records import EVENT_COLUMNS
+from cdp_pipeline.ingest.state import StateStore
+
+
+def test_identity_at_scale_measures_each_phase_and_scores_the_resolution(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "cdp_pipeline.bench.identity_scale", "--persons", "80", "--days", "3",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    measured = json.loads((tmp_path / "identity_80.json").read_text())
+
+    assert set(measured["ingest"]) == set(IDENTITY_SOURCES)
+    assert all(phase["rows"] > 0 and phase["peak_rss_mib"] > 0 for phase in measured["ingest"].values())
+    resolution = measured["resolution"]
+    assert resolution["records"] > 0 and resolution["wall_s"] >= 0 and resolution["peak_rss_mib"] > 0
+    assert 0 < resolution["quality"]["precision"] <= 1 and 0 < resolution["quality"]["recall"] <= 1
+
+    store = StateStore(tmp_path / "identity_work_80" / "state")
+    everything = resolve_identities({name: store.load(name)[0] for name in IDENTITY_SOURCES})
+    narrowed = resolve_identities({
+        name: store.load(name, columns=list(EVENT_COLUMNS.get(name, ())) or None)[0] for name in IDENTITY_SOURCES
+    })
+    pd.testing.assert_frame_equal(narrowed.identity_map, everything.identity_map)
+    assert resolution["records"] == len(everything.records)
