@@ -372,5 +372,5 @@ def split_valid_rows(extract: Extract, frame: pd.DataFrame) -> tuple[pd.DataFram
     reasons = failure_reasons(failures[bad]) if bad.any() else pd.Series(dtype="string")
     quarantined = quarantine_rows(extract, frame[bad], reasons)
     internal = [c for c in (RAW_COLUMN, PARSE_ERRORS_COLUMN) if c in frame.columns]
-    accepted = frame.loc[~bad].drop(columns=internal)
+    accepted = frame.drop(columns=internal).loc[~bad]  # the raw text is not copied for the good rows
     return accepted, quarantined
