@@ -9,7 +9,9 @@ CSV rows are located with one vectorised pass over the bytes (quotes toggle a st
 and delimiters outside quotes separate records and fields) so every row knows the physical line
 it starts on, even when quoted fields hold newlines; pandas' C parser then splits the fields.
 Only a file whose quotes do not pair up (a stray quote, a line cut inside quotes) is read row by
-row with the csv module. JSON lines go through pyarrow's C++ reader.
+row with the csv module. JSON lines go through pyarrow's C++ reader a block of whole lines at a
+time (``JSONL_BLOCK_BYTES``), each block typed before the next is read, so a large file costs its
+frame plus one block of working memory, not several copies of the file.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -38,6 +42,17 @@ kept field costs a column, so one line of a million delimiters must not make a m
 
 class UnreadableFile(Exception):
     """The file as a whole cannot be used; the message names the problem."""
+
+
+NUL_BYTES = "unsupported encoding (NUL bytes, looks like UTF-16); expected UTF-8 or Windows-1252"
+
+
+def _not_utf8_after_bom(exc: UnicodeDecodeError, start: int) -> str:
+    return f"starts with a UTF-8 BOM but is not valid UTF-8 ({exc.reason} at byte {start})"
+
+
+def _not_cp1252(start: int) -> str:
+    return f"neither UTF-8 nor Windows-1252 (undecodable byte at {start})"
 
 
 @dataclass
@@ -74,12 +89,12 @@ def empty_frame(extract: Extract) -> pd.DataFrame:
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name): UTF-8 with or without BOM, else Windows-1252."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
-        raise UnreadableFile("unsupported encoding (NUL bytes, looks like UTF-16); expected UTF-8 or Windows-1252")
+        raise UnreadableFile(NUL_BYTES)
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise UnreadableFile(f"starts with a UTF-8 BOM but is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+            raise UnreadableFile(_not_utf8_after_bom(exc, exc.start))
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -87,7 +102,7 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"neither UTF-8 nor Windows-1252 (undecodable byte at {exc.start})")
+        raise UnreadableFile(_not_cp1252(exc.start))
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -468,16 +483,13 @@ def _split_lines(utf8: bytes) -> pd.Series:
     return pd.Series(lines.to_pandas(types_mapper=lambda _: pd.StringDtype()).array)
 
 
-def _parse_jsonl(utf8: bytes, rel: str, warnings: list[str], time_fields: list[str]) -> _Rows:
-    lines = _split_lines(utf8)
+def _parse_jsonl(lines: pd.Series, time_fields: list[str], lines_before: int) -> _Rows:
+    """Rows of one block's ``lines`` (``_split_lines``), numbered after the file's ``lines_before``."""
     stripped = lines.str.strip()
-    numbers = np.arange(1, len(lines) + 1)
+    numbers = np.arange(lines_before + 1, lines_before + len(lines) + 1)
     present = (stripped != "").to_numpy(dtype=bool)
     lines, numbers = lines[present].reset_index(drop=True), numbers[present]
     columns, bad = _read_json_objects(stripped[present].reset_index(drop=True), time_fields)
-    if bad.any():
-        shown = ", ".join(str(int(n)) for n in numbers[bad][:10])
-        warnings.append(f"{rel}: {int(bad.sum())} malformed JSON line(s), quarantined (lines {shown})")
     values = {path: columns[path].astype("string") for path in columns.columns}
     return _Rows(values, numbers, lines, bad, list(values))
 
@@ -508,13 +520,14 @@ def _column_key(extract: Extract, header: str) -> str:
     return _header_key(header) if extract.fmt == "csv" else header
 
 
-def _check_columns(extract: Extract, rows: _Rows, rel: str, warnings: list[str]) -> None:
+def _check_columns(extract: Extract, headers: list[str], rel: str, warnings: list[str]) -> None:
     """Rejects a file missing a required column; warns about columns the contract does not know."""
-    missing = [c.header for c in extract.columns if c.required and _column_key(extract, c.header) not in rows.values]
+    present = {_column_key(extract, h) for h in headers}
+    missing = [c.header for c in extract.columns if c.required and _column_key(extract, c.header) not in present]
     if missing:
         raise UnreadableFile(f"missing required column(s) {', '.join(repr(h) for h in missing)}")
     known = {_column_key(extract, c.header) for c in extract.columns}
-    unknown = [h for h in rows.headers if _column_key(extract, h) not in known]
+    unknown = [h for h in headers if _column_key(extract, h) not in known]
     if unknown:
         warnings.append(f"{rel}: unknown column(s) ignored: {', '.join(unknown)}")
 
@@ -524,31 +537,190 @@ def _time_fields(extract: Extract) -> list[str]:
     return [c.header for c in extract.columns if c.type in (Type.TIMESTAMP, Type.DATE) and "." not in c.header]
 
 
+JSONL_BLOCK_BYTES = 64 * 2**20
+"""Bytes of a JSON-lines file read, parsed and typed at a time. A block and its copies (lines,
+parsed columns) are the reader's working memory besides the frame it builds."""
+
+
+class _NotUtf8(Exception):
+    """A file read as UTF-8 is not: like ``decode``, the reader then reads it as Windows-1252."""
+
+
+def _line_blocks(handle: BinaryIO, size: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of the rest of the file in blocks of whole lines of about ``size`` bytes.
+
+    A block ends after its last newline, so no line (nor a ``\\r\\n``) is ever cut, and the next
+    block starts there; a line longer than ``size`` makes its block longer.
+    """
+    offset = handle.tell()
+    while block := handle.read(size):
+        at_end = len(block) < size  # a buffered read comes back short only at the end of the file
+        end = len(block) if at_end else block.rfind(b"\n") + 1
+        while not end:  # no newline yet: read on, doubling, to the line's end
+            more = handle.read(len(block))
+            newline = more.rfind(b"\n")
+            at_end = len(more) < len(block)
+            block += more
+            if at_end:
+                end = len(block)
+            elif newline >= 0:
+                end = len(block) - len(more) + newline + 1
+        if end < len(block):
+            handle.seek(offset + end)
+            block = block[:end]
+        yield offset, block
+        offset += end
+
+
+def _utf8_blocks(handle: BinaryIO, encoding: str) -> Iterator[tuple[bytes, bool]]:
+    """(UTF-8 bytes, whether only whitespace) of each block, checked as ``decode`` checks a file.
+
+    ``encoding`` is the whole file's (``utf-8-sig``: a BOM, skipped). A block ends after a
+    newline, which never falls inside a UTF-8 sequence, so decoding block by block accepts and
+    rejects exactly what decoding the whole file does, at the same byte.
+    """
+    skip = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
+    handle.seek(skip)
+    for offset, block in _line_blocks(handle, JSONL_BLOCK_BYTES):
+        if b"\x00" in block:
+            raise UnreadableFile(NUL_BYTES)
+        try:
+            text = block.decode("cp1252" if encoding == "cp1252" else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _undecodable(handle, encoding, offset - skip + exc.start, exc) from None
+        utf8 = text.encode("utf-8") if encoding == "cp1252" else block
+        blank = not text or text.isspace()  # as ``not text.strip()``, without the copy
+        del text, block  # the decoded text is not kept while the block is parsed
+        yield utf8, blank
+
+
+def _undecodable(handle: BinaryIO, encoding: str, position: int, exc: UnicodeDecodeError) -> Exception:
+    """What ``decode`` reports for the whole file: a NUL byte anywhere comes first, and a file
+    that is not UTF-8 (and has no BOM) is tried as Windows-1252."""
+    if encoding == "utf-8":
+        return _NotUtf8()
+    while rest := handle.read(JSONL_BLOCK_BYTES):
+        if b"\x00" in rest:
+            return UnreadableFile(NUL_BYTES)
+    return UnreadableFile(_not_utf8_after_bom(exc, position) if encoding == "utf-8-sig" else _not_cp1252(position))
+
+
+def _merge_paths(paths: list[str], new: list[str]) -> None:
+    """Adds a later block's new JSON paths where one read of the whole file would list them.
+
+    pyarrow lists fields in first-seen order and adds a new field of a known object to that
+    object, so a new ``a.b.c`` goes after the last path under ``a.b``, else under ``a``, else
+    at the end (the order shows in the unknown-column warning). An object only ever seen empty
+    in earlier blocks left no path, so its new fields go at the end.
+    """
+    known = set(paths)
+    for path in new:  # per column, not per row
+        if path in known:
+            continue
+        known.add(path)
+        parts = path.split(".")
+        position = len(paths)
+        for depth in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:depth])
+            under = [i for i, p in enumerate(paths) if p == prefix or p.startswith(prefix + ".")]
+            if under:
+                position = under[-1] + 1
+                break
+        paths.insert(position, path)
+
+
+@dataclass
+class _JsonlBlocks:
+    """A JSON-lines file typed block by block, and the file-level accounting of its blocks."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    malformed: int = 0
+    first_malformed: list[int] = field(default_factory=list)  # the line numbers the warning shows
+    blank: bool = True  # nothing but whitespace
+    all_broken: bool = True
+
+    @classmethod
+    def read(cls, handle: BinaryIO, encoding: str, extract: Extract, rel: str, drop_date: date) -> "_JsonlBlocks":
+        """Each block parsed and typed before the next is read: no all-text copy of the file."""
+        blocks = cls()
+        time_fields = _time_fields(extract)
+        lines_before = 0
+        for utf8, blank in _utf8_blocks(handle, encoding):  # per block of JSONL_BLOCK_BYTES
+            lines = _split_lines(utf8)
+            rows = _parse_jsonl(lines, time_fields, lines_before)
+            lines_before += len(lines) - 1  # the block's newlines: one fewer than its pieces
+            blocks.add(rows, _typed_frame(extract, rows, rel, drop_date), blank)
+        return blocks
+
+    def add(self, rows: _Rows, frame: pd.DataFrame, blank: bool) -> None:
+        if len(frame) or not self.frames:
+            self.frames.append(frame)
+        malformed = rows.lines[rows.broken]
+        self.malformed += len(malformed)
+        self.first_malformed += [int(n) for n in malformed[: max(0, 10 - len(self.first_malformed))]]
+        _merge_paths(self.headers, rows.headers)
+        self.blank &= blank
+        self.all_broken &= bool(rows.broken.all())
+
+
+def _read_jsonl(
+    path: Path, extract: Extract, rel: str, drop_date: date, warnings: list[str], dialect: dict
+) -> pd.DataFrame | None:
+    """The typed frame of a JSON-lines file read block by block (None: nothing but whitespace)."""
+    with path.open("rb") as handle:
+        head = handle.read(len(codecs.BOM_UTF8))
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise UnreadableFile(NUL_BYTES)
+        encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        try:
+            blocks = _JsonlBlocks.read(handle, encoding, extract, rel, drop_date)
+        except _NotUtf8:
+            blocks = None  # read again below, once the blocks typed as UTF-8 are freed
+        if blocks is None:
+            encoding = "cp1252"
+            blocks = _JsonlBlocks.read(handle, encoding, extract, rel, drop_date)
+    dialect["encoding"] = encoding
+    if blocks.blank:
+        return None
+    if blocks.malformed:
+        shown = ", ".join(str(n) for n in blocks.first_malformed)
+        warnings.append(f"{rel}: {blocks.malformed} malformed JSON line(s), quarantined (lines {shown})")
+    if not blocks.all_broken:  # all-malformed JSON: quarantine, not reject
+        _check_columns(extract, blocks.headers, rel, warnings)
+    return pd.concat(blocks.frames, ignore_index=True)
+
+
+def _read_csv(
+    path: Path, extract: Extract, rel: str, drop_date: date, warnings: list[str], dialect: dict
+) -> pd.DataFrame | None:
+    """The typed frame of a CSV file, read whole (None: nothing but whitespace)."""
+    data = path.read_bytes()
+    text, encoding = decode(data)
+    dialect["encoding"] = encoding
+    if not text.strip():
+        return None
+    body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
+    rows = _parse_csv(body, "utf-8" if encoding == "utf-8-sig" else encoding, rel, warnings, dialect)
+    if len(rows.lines) == 0:
+        warnings.append(f"{rel}: header only, 0 rows")
+    _check_columns(extract, rows.headers, rel, warnings)
+    return _typed_frame(extract, rows, rel, drop_date)
+
+
 def read_extract_file(path: Path, extract: Extract, landing_dir: Path, drop_date: date) -> FileRead:
     """Reads one landing file into the canonical frame of ``extract``; never raises on content."""
     rel = Path(path).relative_to(landing_dir).as_posix()
     warnings: list[str] = []
     dialect: dict = {}
+    read = _read_jsonl if extract.fmt == "jsonl" else _read_csv
     try:
-        data = Path(path).read_bytes()
-        text, encoding = decode(data)
-        dialect["encoding"] = encoding
-        if not text.strip():
-            warnings.append(f"{rel}: empty file, 0 rows")
-            return FileRead(empty_frame(extract), 0, None, warnings, dialect)
-        body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
-        if extract.fmt == "jsonl":
-            utf8 = text.encode("utf-8") if encoding == "cp1252" else body
-            rows = _parse_jsonl(utf8, rel, warnings, _time_fields(extract))
-        else:
-            rows = _parse_csv(body, "utf-8" if encoding == "utf-8-sig" else encoding, rel, warnings, dialect)
-        if len(rows.lines) == 0 and extract.fmt == "csv":
-            warnings.append(f"{rel}: header only, 0 rows")
-        if not rows.broken.all() or extract.fmt == "csv":  # all-malformed JSON: quarantine, not reject
-            _check_columns(extract, rows, rel, warnings)
+        frame = read(Path(path), extract, rel, drop_date, warnings, dialect)
     except UnreadableFile as exc:
         return FileRead(empty_frame(extract), 0, f"{rel}: {exc}", warnings, dialect)
     except OSError as exc:
         return FileRead(empty_frame(extract), 0, f"{rel}: cannot be read ({exc.strerror})", warnings, dialect)
-    frame = _typed_frame(extract, rows, rel, drop_date)
+    if frame is None:
+        warnings.append(f"{rel}: empty file, 0 rows")
+        return FileRead(empty_frame(extract), 0, None, warnings, dialect)
     return FileRead(frame, len(frame), None, warnings, dialect)
