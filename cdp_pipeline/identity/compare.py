@@ -83,16 +83,28 @@ def name_built_local(local: pd.Series, first: pd.Series, last: pd.Series) -> np.
 
     Such a local part repeats the name, so two namesakes share it at different providers; only
     a local part with something of its own (digits, a nickname, a word) is extra evidence.
+    Arrow's string kernels: numpy's fixed-width text would copy every value into the widest one.
     """
-    text = local.fillna("").astype(str).to_numpy().astype(str)
-    letters = np.strings.replace(np.strings.replace(np.strings.replace(text, ".", ""), "_", ""), "-", "")
-    f = first.fillna("").astype(str).to_numpy().astype(str)
-    s = np.strings.replace(last.fillna("").astype(str).to_numpy().astype(str), " ", "")
-    i = np.strings.slice(f, 0, 1)
-    forms = [np.strings.add(f, s), np.strings.add(s, f), np.strings.add(i, s), np.strings.add(s, i),
-             np.strings.add(f, np.strings.slice(s, 0, 1)), f, s]
-    named = (np.strings.str_len(f) > 0) & (np.strings.str_len(s) > 0)
-    return named & np.logical_or.reduce([letters == form for form in forms])
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(values: pd.Series) -> "pa.Array":
+        return pa.array(pd.Series(values, dtype="string").fillna(""), type=pa.large_string())
+
+    letters = pc.replace_substring_regex(text(local), r"[._-]", "")
+    f = text(first)
+    s = pc.replace_substring(text(last), " ", "")
+    i = pc.utf8_slice_codeunits(f, 0, 1)
+
+    def joined(a, b):
+        return pc.binary_join_element_wise(a, b, pa.scalar("", type=pa.large_string()))
+
+    forms = [joined(f, s), joined(s, f), joined(i, s), joined(s, i), joined(f, pc.utf8_slice_codeunits(s, 0, 1)), f, s]
+    named = pc.and_(pc.greater(pc.utf8_length(f), 0), pc.greater(pc.utf8_length(s), 0))
+    built = pc.equal(letters, forms[0])
+    for form in forms[1:]:
+        built = pc.or_(built, pc.equal(letters, form))
+    return pc.and_(named, built).to_numpy(zero_copy_only=False)
 
 
 def _eq(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -137,7 +137,10 @@ def estimate_u(features: dict, n: int, sample_pairs: int, seed: int) -> dict[str
 
 def _exact_tf(values: pd.Series, pairs: pd.DataFrame, exact: np.ndarray) -> np.ndarray:
     """Per pair, the share of records holding the value both agree on (NaN where they don't)."""
-    freq = values.map(values.value_counts(normalize=True)).to_numpy(dtype=float, na_value=np.nan)
+    codes, _ = pd.factorize(values)  # integer codes: mapping text to its count hashes every value
+    known = codes >= 0
+    share = np.bincount(codes[known], minlength=1) / max(int(known.sum()), 1)
+    freq = np.where(known, share[np.maximum(codes, 0)], np.nan)
     return np.where(exact, freq[pairs["a"].to_numpy()], np.nan)
 
 
