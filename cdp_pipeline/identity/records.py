@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.frames import isin
 from cdp_pipeline.identity import normalize as nz
 
 # Survivorship trust: a CRM contact is curated, a store account is typed by its owner, a webinar
@@ -306,6 +307,6 @@ def _email_event_addresses(events: pd.DataFrame | None, crm_ids: pd.Series) -> p
     pairs = pairs.groupby(["record_id", "email"], as_index=False, sort=False)["seen_at"].max()
     position = pd.Series(crm_ids.index.to_numpy(), index=crm_ids.to_numpy())
     position = position[~position.index.duplicated()]
-    pairs = pairs[pairs["record_id"].isin(position.index)]
+    pairs = pairs[isin(pairs["record_id"], position.index)]
     return pd.DataFrame({"rec": position.loc[pairs["record_id"]].to_numpy(), "email": pairs["email"].to_numpy(),
                          "origin": "email_event", "seen_at": pairs["seen_at"].array})
