@@ -70,6 +70,13 @@ class StateStore:
         table = pd.read_parquet(folder / TABLE_FILE, columns=columns)
         return table, Ledger.from_json((folder / LEDGER_FILE).read_text())
 
+    def ledger(self, extract_name: str) -> Ledger:
+        """The current ledger alone, without reading the table."""
+        version = self.current_version(extract_name)
+        if version is None:
+            return Ledger()
+        return Ledger.from_json((self._extract_dir(extract_name) / version / LEDGER_FILE).read_text())
+
     def commit(self, extract_name: str, table: pd.DataFrame, ledger: Ledger) -> str:
         """Writes a new version and makes it current atomically; returns the version name."""
         root = self._extract_dir(extract_name)
@@ -92,8 +99,7 @@ class StateStore:
     def replace_table(self, extract_name: str, table: pd.DataFrame) -> str:
         """Commits ``table`` as the accumulated table under the current ledger of files, for
         rows that must go although no file changed (erasure); returns the version name."""
-        _, ledger = self.load(extract_name)
-        return self.commit(extract_name, table, ledger)
+        return self.commit(extract_name, table, self.ledger(extract_name))
 
     def forget_earlier_versions(self, extract_name: str) -> None:
         """Deletes every version but the current one, and any staging left by a crashed commit:
