@@ -16,6 +16,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.frames import extract
+
 ROLE_LOCAL_PARTS = frozenset(
     """info sales admin administrator support contact contacts office hello hi marketing team
     billing accounts accounting finance hr jobs careers recruiting noreply no-reply donotreply
@@ -91,17 +93,8 @@ def _nfkc_lower(values: pd.Series) -> pd.Series:
 
 
 def split_address(emails: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(local part, domain), split at the last ``@``; missing where there is none.
-
-    Arrow's regex kernel: pandas' ``str.extract`` and ``str.rsplit`` run Python once per row.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    parts = pc.extract_regex(pa.array(emails.astype("string"), type=pa.large_string()),
-                             r"^(?P<local>.*)@(?P<domain>[^@]*)$")
-    return tuple(pd.Series(pc.struct_field(parts, [i]).to_pandas(types_mapper=lambda _: pd.StringDtype()).array,
-                           index=emails.index) for i in (0, 1))
+    """(local part, domain), split at the last ``@``; missing where there is none."""
+    return extract(emails, r"^(?P<local>.*)@[^@]*$"), extract(emails, r"^.*@(?P<domain>[^@]*)$")
 
 
 def _correct_domains(domains: pd.Series) -> tuple[pd.Series, pd.Series]:
