@@ -74,8 +74,8 @@ def rows_reaching(resolution, frames: dict[str, pd.DataFrame], record_keys: pd.I
     found by membership in a few identifiers: attributing every event of the run to find the
     handful that belong to an erased person costs seconds.
     """
-    keys = pd.Series(record_keys, dtype="string")
-    source, value = keys.str.split(":", n=1).str[0], keys.str.split(":", n=1).str[1]
+    parts = pd.Series(record_keys, dtype="string").str.split(":", n=1)
+    source, value = parts.str[0], parts.str[1]
 
     def held(column: pd.Series, kind: str) -> np.ndarray:
         return column.astype("string").isin(value[source == kind]).fillna(False).to_numpy(bool)
@@ -98,5 +98,5 @@ def rows_reaching(resolution, frames: dict[str, pd.DataFrame], record_keys: pd.I
         out["store_web_events"] = held(web["anonymous_id"], "web") | held(web["user_id"], "store")
     webinar = frames.get("webinar_attendees")
     if webinar is not None:
-        out["webinar_attendees"] = np.ones(len(webinar), dtype=bool)  # a few registrations per person
+        out["webinar_attendees"] = np.ones(len(webinar), dtype=bool)  # a small table: every row is a candidate
     return out

@@ -139,3 +139,20 @@ def test_perfect_clustering_scores_one():
     truth = pd.DataFrame({"source": "crm", "source_record_id": list("abc"), "true_person_id": ["T1", "T1", "T2"]})
     s = pairwise_scores(truth.rename(columns={"true_person_id": "person_id"}), truth)
     assert s["f1"] == 1.0 and s["b3_f1"] == 1.0
+
+
+def test_the_rows_that_could_reach_some_records_hold_every_row_attributed_to_them(story):
+    """The erasure purge attributes only these rows: a row left out could never be theirs."""
+    from cdp_pipeline.identity.attach import rows_reaching
+
+    f, resolution, _, _ = story
+    attributed = attribute_events(resolution, f)
+    everyone = rows_reaching(resolution, f, pd.Index(resolution.records["record_key"]))
+    for name, rows in attributed.items():
+        assert (everyone[name] | rows["person_id"].isna().to_numpy()).all(), name
+    events = f["crm_email_events"]["event_id"]
+    assert list(events[everyone["crm_email_events"]]) == ["m1", "m2"]  # not the stranger's open
+
+    contact_only = rows_reaching(resolution, f, pd.Index(["crm:R1"]))
+    assert list(events[contact_only["crm_email_events"]]) == ["m1", "m2"]  # its address, its Record ID
+    assert not contact_only["store_web_events"].any() and not contact_only["store_orders"].any()
