@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def isin(values: pd.Series, candidates) -> np.ndarray:
@@ -12,9 +14,6 @@ def isin(values: pd.Series, candidates) -> np.ndarray:
     pandas' ``isin`` on Arrow strings first turns every candidate into a Python object, one at
     a time: about two seconds for the 300,000 record keys of a 100k-person run.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     texts = pa.array(pd.Series(values, dtype="string"), type=pa.large_string())
     if isinstance(candidates, (set, frozenset)):
         candidates = list(candidates)
@@ -25,14 +24,11 @@ def isin(values: pd.Series, candidates) -> np.ndarray:
 def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     """``keys.map(mapping)`` for text keys (``mapping``'s index holds unique texts), through
     Arrow's hash lookup: pandas hashes every key as a Python object (seconds per million)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    if mapping.empty:
+        return pd.Series(pd.NA, index=keys.index, dtype=mapping.dtype)
     value_set = pa.array(pd.Series(mapping.index, dtype="string"), type=pa.large_string())
     found = pc.index_in(pa.array(pd.Series(keys, dtype="string"), type=pa.large_string()), value_set=value_set)
     positions = found.fill_null(-1).to_numpy(zero_copy_only=False)
-    if mapping.empty:
-        return pd.Series(pd.NA, index=keys.index, dtype=mapping.dtype)
     values = mapping.iloc[np.maximum(positions, 0)].where(positions >= 0)
     return values.set_axis(keys.index)
 
@@ -40,9 +36,6 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
 def extract(values: pd.Series, pattern: str) -> pd.Series:
     """The one named group of ``pattern`` (RE2 syntax) in each value, missing where it does not
     match: ``str.extract`` through Arrow's regex kernel, where pandas runs Python per row."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     found = pc.extract_regex(pa.array(pd.Series(values, dtype="string"), type=pa.large_string()), pattern)
     group = pc.struct_field(found, [0]).to_pandas(types_mapper=lambda _: pd.StringDtype())
     return pd.Series(group.array, index=values.index)

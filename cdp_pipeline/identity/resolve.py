@@ -95,8 +95,9 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
 
     # An identifier held by more than ``max_persons`` distinct names is shared: it links nobody.
     named = canon >= 0
-    held = np.unique(ident[named].astype(np.int64) * (name_of_record.max() + 1) + name_of_record[rec][named])
-    distinct = np.bincount(held // (name_of_record.max() + 1), minlength=n_ident)
+    names = np.int64(name_of_record.max() + 1)
+    held = np.unique(ident[named].astype(np.int64) * names + name_of_record[rec][named])
+    distinct = np.bincount(held // names, minlength=n_ident)
     guarded = (distinct > max_persons) & ~system
     kept = ~guarded[ident]
     rec, kind, ident, canon, fold = rec[kept], kind[kept], ident[kept], canon[kept], fold[kept]
