@@ -25,7 +25,7 @@ EMPLOYER_SIMILAR = 0.9
 DOMAIN_TYPO_SIMILAR = 0.92  # quantumcloud.de / qunatumcloud.de; unrelated domains score far lower
 
 COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "email", "country")
-MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 2,
+MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 3,
              "email": 4, "country": 1}
 
 
@@ -74,6 +74,7 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         & ~name_built_local(records["email_local"], records["first_canon"], records["last_fold"])
         & ~records["email_local"].isin(ROLE_LOCAL_PARTS).fillna(False).to_numpy(bool),
         "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
+        "company_label": Coded.of(records["company_label"]),
         "surname_key": Coded.of(records["last_fold"].str.replace(" ", "", regex=False)),
     }
 
@@ -228,10 +229,42 @@ def phone_levels(f, a, b) -> np.ndarray:
 
 
 def employer_levels(f, a, b) -> np.ndarray:
-    """2 same employer, 1 similar name, 0 different."""
+    """3 same employer, 2 one's employer is the company of the other's work address, 1 similar
+    name, 0 different. Level 2 needs no employer on the side with the address: a webinar
+    registrant often leaves Organization blank, but registers with the work address."""
     c = f["employer"]
+    named = employer_names_domain(f, a, b) | employer_names_domain(f, b, a)
     similar = similarity(c, a, b) >= EMPLOYER_SIMILAR
-    return np.select([_null(c, a, b), _eq(c, a, b), similar], [NULL, 2, 1], 0).astype(np.int8)
+    return np.select([_eq(c, a, b), named, _null(c, a, b), similar], [3, 2, NULL, 1], 0).astype(np.int8)
+
+
+MIN_COMPANY_LABEL = 4  # "ab.com" could begin any employer's name
+
+
+def employer_names_domain(f, a, b) -> np.ndarray:
+    """Per pair: a's employer, its words run together, begins with whole words spelling the
+    registrable name of b's work-address domain (Helix Insurance Group: helixinsurance.com)."""
+    employer, label = f["employer"], f["company_label"]
+    ea, lb = employer.codes[a], label.codes[b]
+    out = np.zeros(len(a), dtype=bool)
+    check = (ea >= 0) & (lb >= 0)
+    if not check.any():
+        return out
+    width = np.int64(len(label.values) + 1)
+    keys, inverse = np.unique(ea[check] * width + lb[check], return_inverse=True)
+    words = pd.Series(employer.values[keys // width], dtype="string")
+    labels = label.values[keys % width]
+    squashed = words.str.replace(" ", "", regex=False).to_numpy(dtype=str)
+    # Bit k of a name's mask: its first words, run together, are k letters long.
+    word_ends = words.str.split(" ").explode().str.len().groupby(level=0).cumsum()
+    ends = word_ends.to_numpy(np.int64)
+    bits = pd.Series(np.where(ends <= 62, np.int64(1) << np.minimum(ends, 62), 0), index=word_ends.index)
+    mask = bits.groupby(level=0).sum().to_numpy(np.int64)  # word ends differ: the sum is their union
+    length = np.char.str_len(labels.astype(str))
+    whole_words = (mask >> np.minimum(length, 63)) & 1 == 1
+    out[check] = (np.char.startswith(squashed, labels.astype(str)) & whole_words
+                  & (length >= MIN_COMPANY_LABEL) & (length <= 62))[inverse]
+    return out
 
 
 def email_levels(f, a, b) -> np.ndarray:

@@ -169,6 +169,24 @@ def is_free_provider(domain: pd.Series) -> pd.Series:
     return domain.isin(set(known_providers())).fillna(False).astype(bool)
 
 
+@lru_cache(maxsize=1)
+def _registrable_domains():
+    import tldextract
+
+    # The public-suffix list bundled with the package: no download at run time.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def company_label(domains: pd.Series) -> pd.Series:
+    """The registrable name of a domain, without its public suffix or subdomains:
+    mail.helixinsurance.co.uk -> helixinsurance (what a company is called in its addresses)."""
+    def label(unique: pd.Series) -> pd.Series:
+        extract_domain = _registrable_domains()
+        return pd.Series([extract_domain(d).domain for d in unique], dtype="string").replace("", pd.NA)
+
+    return on_unique(domains, label)
+
+
 def fold_text(values: pd.Series) -> pd.Series:
     """Accents transliterated (Unidecode, so Greek and Cyrillic too), lower case, no punctuation."""
     from unidecode import unidecode

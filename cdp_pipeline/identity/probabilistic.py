@@ -1,7 +1,7 @@
 """Fellegi–Sunter linkage for records whose identifiers differ.
 
 * Blocking: several keys (surname + postcode, full name, email local part, company domain +
-  surname, phone tail, birth date + first name, initial + surname + city). Within a key, records
+  surname, organisation + surname, phone tail, birth date + first name, initial + surname + city). Within a key, records
   are sorted and each is paired with its next ``window`` neighbours only (sorted neighbourhood),
   so a huge block (every "john smith") costs ``n * window`` pairs, not ``n²``: cost stays linear.
 * ``u`` (chance a level occurs between two different people) comes from random record pairs,
@@ -30,9 +30,12 @@ import pandas as pd
 from cdp_pipeline.identity import normalize as nz
 from cdp_pipeline.identity.compare import COMPARISONS, MAX_LEVEL, NULL, Coded, compare_pairs, prepare_features
 
-# Exact agreement on these weighs by the shared value's frequency (column, exact level).
-TF_COMPARISONS = {"first": ("first_canon", 4), "last": ("last_fold", 3), "dob": ("dob_key", 2),
-                  "employer": ("employer", 2), "city": ("city", 1)}
+# Agreement at these levels weighs by the shared value's frequency: key -> (comparison, column
+# holding the value, level). An employer named by the other's work address weighs by how many
+# records hold that company's domain ("acme" is weaker evidence than "helixinsurance").
+TF_LEVELS = {"first": ("first", "first_canon", 4), "last": ("last", "last_fold", 3), "dob": ("dob", "dob_key", 2),
+             "employer": ("employer", "employer", 3), "employer_named": ("employer", "company_label", 2),
+             "city": ("city", "city", 1)}
 # First and last names are not independent (names run in languages and families): when both
 # agree exactly, the pair weighs by how common the full name is, not by the product of the two.
 FULL_NAME = ("first", "last")
@@ -43,6 +46,7 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     out = records.copy()
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["email_free"] = nz.is_free_provider(out["email_domain"])
+    out["company_label"] = nz.company_label(out["email_domain"].where(~out["email_free"]))
     out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
 
@@ -80,10 +84,22 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
         "full_name": first + "|" + last,
         "email_local": letters.where(letters.str.len() >= 5),
         "company_surname": company + "|" + last,
+        # The employer a CRM contact typed and the company in a work address, by their first letters
+        # ("helix insurance" and helixinsurance.com): one person's records from two sources.
+        "organisation_surname": _organisation_prefix(records) + "|" + last,
         "phone_tail": records["phone"].str[-7:],
         "dob_first": records["dob_key"] + "|" + first,
         "initial_surname_city": first.str[:1] + "|" + last + "|" + records["city"],
     }
+
+
+ORGANISATION_PREFIX = 6
+
+
+def _organisation_prefix(records: pd.DataFrame) -> pd.Series:
+    named = records["employer"].str.replace(" ", "", regex=False).where(lambda v: v.str.len() >= ORGANISATION_PREFIX)
+    return named.fillna(records["company_label"]).str[:ORGANISATION_PREFIX].where(
+        lambda v: v.str.len() == ORGANISATION_PREFIX)
 
 
 def candidate_pairs(records: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -135,22 +151,23 @@ def estimate_u(features: dict, n: int, sample_pairs: int, seed: int) -> dict[str
     return _level_counts(compare_pairs(features, a[keep], b[keep]))
 
 
-def _exact_tf(values: pd.Series, pairs: pd.DataFrame, exact: np.ndarray) -> np.ndarray:
-    """Per pair, the share of records holding the value both agree on (NaN where they don't)."""
+def _value_tf(values: pd.Series, pairs: pd.DataFrame, agree: np.ndarray) -> np.ndarray:
+    """Per pair, the share of records holding the value the pair agrees on (NaN where it doesn't).
+    Where the two sides hold different values (an employer and a domain), the commoner counts."""
     codes, _ = pd.factorize(values)  # integer codes: mapping text to its count hashes every value
     known = codes >= 0
     share = np.bincount(codes[known], minlength=1) / max(int(known.sum()), 1)
     freq = np.where(known, share[np.maximum(codes, 0)], np.nan)
-    return np.where(exact, freq[pairs["a"].to_numpy()], np.nan)
+    return np.where(agree, np.fmax(freq[pairs["a"].to_numpy()], freq[pairs["b"].to_numpy()]), np.nan)
 
 
 def _tf_u(records: pd.DataFrame, pairs: pd.DataFrame, levels: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per pair u for exact agreement: the frequency of the shared value (and of the full name)."""
-    out = {name: _exact_tf(records[column], pairs, levels[name].to_numpy() == exact_level)
-           for name, (column, exact_level) in TF_COMPARISONS.items()}
+    """Per pair u for agreement on a value: the value's frequency (and the full name's)."""
+    out = {key: _value_tf(records[column], pairs, levels[comparison].to_numpy() == level)
+           for key, (comparison, column, level) in TF_LEVELS.items()}
     both = np.logical_and.reduce([~np.isnan(out[name]) for name in FULL_NAME])
-    full_name = records[TF_COMPARISONS["first"][0]] + "|" + records[TF_COMPARISONS["last"][0]]
-    out["full_name"] = _exact_tf(full_name, pairs, both)
+    full_name = records[TF_LEVELS["first"][1]] + "|" + records[TF_LEVELS["last"][1]]
+    out["full_name"] = _value_tf(full_name, pairs, both)
     return out
 
 
@@ -179,14 +196,14 @@ def _bayes_factor(weights, m_probs, levels: pd.DataFrame, tf_u: dict[str, np.nda
         column = levels[name].to_numpy()
         known = column != NULL
         weight = weights[name][np.where(known, column, 0)]
-        if name in TF_COMPARISONS:
-            exact_m = m_probs[name][TF_COMPARISONS[name][1]]
-            weight = np.where(np.isnan(tf_u[name]), weight, _tf_weight(exact_m, tf_u[name]))
+        for key, (comparison, _, level) in TF_LEVELS.items():
+            if comparison == name:
+                weight = np.where(np.isnan(tf_u[key]), weight, _tf_weight(m_probs[name][level], tf_u[key]))
         total += np.where(known, weight, 0.0)
     full = ~np.isnan(tf_u["full_name"])
     if full.any():
-        separate = sum(_tf_weight(m_probs[n][TF_COMPARISONS[n][1]], tf_u[n][full]) for n in FULL_NAME)
-        joint_m = np.prod([m_probs[n][TF_COMPARISONS[n][1]] for n in FULL_NAME])
+        separate = sum(_tf_weight(m_probs[n][TF_LEVELS[n][2]], tf_u[n][full]) for n in FULL_NAME)
+        joint_m = np.prod([m_probs[n][TF_LEVELS[n][2]] for n in FULL_NAME])
         total[full] += _tf_weight(joint_m, tf_u["full_name"][full]) - separate
     return total
 

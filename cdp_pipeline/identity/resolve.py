@@ -64,7 +64,7 @@ class IdentityResolution:
     diagnostics: dict = field(default_factory=dict)
 
 
-def _identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame) -> pd.DataFrame:
+def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame) -> pd.DataFrame:
     usable = emails[emails["email_valid"] & ~emails["email_role"]]
     parts = [
         pd.DataFrame({"rec": usable["rec"].to_numpy(), "kind": "email", "value": usable["email_typed"].to_numpy()}),
@@ -306,7 +306,7 @@ def _resolve_records(records: pd.DataFrame, emails: pd.DataFrame, system_keys: p
     ``features``: the records' comparison features (needed when ``settings.probabilistic``).
     """
     n = len(records)
-    identifiers = _identifier_table(records, emails, system_keys)
+    identifiers = identifier_table(records, emails, system_keys)
     det, shared = deterministic_links(records, identifiers, settings.max_persons_per_identifier)
     det = det.assign(weight=det["rule"].map(RULE_CONFIDENCE).astype(float))
     diagnostics: dict = {"records": n, "shared_identifiers_rejected": int(shared),

@@ -86,7 +86,7 @@ def population(persons: int = 300, seed: int = 7):
             email = p["work"]
             rows["webinar_attendees"].append({
                 "webinar_id": wid, "first_name": p["first"], "last_name": p["last"].upper() if rng.random() < 0.2 else p["last"],
-                "email": email, "organization": p["company"], "country": "ES",
+                "email": email, "organization": p["company"] if rng.random() < 0.7 else None, "country": "ES",
                 "webinar_start": "2025-06-01T10:00:00Z", "attended": bool(rng.random() < 0.6),
             })
             truth.append(("webinar", f"{wid}:{email.strip().lower()}", p["id"]))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.identity.compare import NULL, address_levels
-from cdp_pipeline.identity.probabilistic import RecordFeatures
-from cdp_pipeline_tests.identity.test_resolution import crm, person_of, resolve_with_crowd
+from cdp_pipeline.identity.compare import NULL, Coded, address_levels, employer_names_domain
+from cdp_pipeline.identity.clusters import connected_components
+from cdp_pipeline.identity.probabilistic import RecordFeatures, score_candidates
+from cdp_pipeline.identity.records import build_records
+from cdp_pipeline.identity.resolve import ResolutionSettings, identifier_table, deterministic_links
+from cdp_pipeline_tests.identity.test_resolution import crm, person_of, resolve_with_crowd, webinar, with_crowd
 
 
 def _address_features(rows: list[dict]) -> dict:
@@ -39,3 +42,46 @@ def test_a_full_name_that_recurs_as_a_whole_is_weak_evidence_even_when_its_parts
     res = resolve_with_crowd(crm_contacts=namesakes)
     assert len({person_of(res, "crm", f"OW{i}") for i in range(6)}) == 6
 
+
+
+def test_an_employer_names_the_company_of_a_work_address_only_in_whole_words():
+    """Helix Insurance Group works at helixinsurance.*; "AB Testing" does not at abtest.*, nor does
+    a two-letter domain name every employer could begin with."""
+    employers = ["helix insurance group", "vandelay aerospace 1 sas", "ab testing", "ab testing", None]
+    labels = ["helixinsurance", "vandelayaerospace1", "abtest", "ab", "helixinsurance"]
+    f = {"employer": Coded.of(pd.Series(employers, dtype="string")),
+         "company_label": Coded.of(pd.Series(labels, dtype="string"))}
+    same = np.arange(len(employers))
+    assert employer_names_domain(f, same, same).tolist() == [True, True, False, False, False]
+    assert employer_names_domain(f, np.array([0]), np.array([1])).tolist() == [False]
+
+
+def _log2_bayes_factors(story: dict, pairs: list[tuple[str, str]]) -> list[float]:
+    """The model's evidence (log2 Bayes factor) for record pairs of a story told inside the crowd."""
+    records, emails, system_keys = build_records(with_crowd(**story))
+    identifiers = identifier_table(records, emails, system_keys)
+    det, _ = deterministic_links(records, identifiers, ResolutionSettings().max_persons_per_identifier)
+    groups = connected_components(len(records), det["a"].to_numpy(), det["b"].to_numpy())
+    scored, _, _ = score_candidates(RecordFeatures.of(records), groups, window=8, u_sample_pairs=50_000, seed=1)
+    position = pd.Series(np.arange(len(records)), index=records["record_key"].to_numpy())
+    scores = {(a, b): s for a, b, s in scored[["a", "b", "log2_bayes_factor"]].itertuples(index=False)}
+    return [scores[tuple(sorted((position[x], position[y])))] for x, y in pairs]
+
+
+def test_an_employer_named_by_a_work_address_is_evidence_the_rarer_the_company_the_stronger():
+    """The CRM holds a personal address and the employer; a webinar registration holds only the
+    work address (Organization left blank). A company the whole crowd works at (Acme) says less
+    than one nobody else does (Helix Insurance Group)."""
+    story = {
+        "crm_contacts": [crm("E1", "Philippa", "Oduya", "philippa.oduya@gmail.com", company_name="Helix Insurance Group"),
+                         crm("E2", "Leandro", "Fairweather", "leandro.fw@gmail.com", company_name="Acme")],
+        "webinar_attendees": [webinar("W90", "Philippa", "Oduya", "poduya@helixinsurance.co.uk"),
+                              webinar("W91", "Philippa", "Oduya", "philippa@northwindtraders.co.uk"),
+                              webinar("W92", "Leandro", "Fairweather", "lfairweather@acme.com"),
+                              webinar("W93", "Leandro", "Fairweather", "leandro@northwindtraders.co.uk")],
+    }
+    helix, elsewhere, acme, elsewhere_too = _log2_bayes_factors(story, [
+        ("crm:E1", "webinar:W90:poduya@helixinsurance.co.uk"), ("crm:E1", "webinar:W91:philippa@northwindtraders.co.uk"),
+        ("crm:E2", "webinar:W92:lfairweather@acme.com"), ("crm:E2", "webinar:W93:leandro@northwindtraders.co.uk"),
+    ])
+    assert helix - elsewhere > acme - elsewhere_too > 0

@@ -7,6 +7,7 @@ import pytest
 
 from cdp_pipeline.identity.normalize import (
     canonical_first_name,
+    company_label,
     country_code,
     fold_name,
     normalize_emails,
@@ -107,3 +108,8 @@ def test_spouses_names_are_not_nickname_equivalent():
 def test_streets_and_postcodes_compare_equal_across_formats():
     assert normalize_street(pd.Series(["12, Baker Street", "12 BAKER ST."])).nunique() == 1
     assert normalize_postcode(pd.Series(["sw1a 1aa", "SW1A-1AA"])).tolist() == ["SW1A1AA", "SW1A1AA"]
+
+
+def test_a_company_is_named_by_its_domain_without_subdomains_or_public_suffix():
+    domains = pd.Series(["mail.helixinsurance.co.uk", "northstarlabs.com.mx", "acme.de", None], dtype="string")
+    assert company_label(domains).tolist() == ["helixinsurance", "northstarlabs", "acme", pd.NA]

@@ -12,11 +12,15 @@ CROWD_ROWS, CROWD_TRUTH = population(persons=300, seed=7)
 CROWD = frames(**CROWD_ROWS)
 
 
-def resolve_with_crowd(**story: list[dict]):
+def with_crowd(**story: list[dict]) -> dict[str, pd.DataFrame]:
     combined = dict(CROWD)
     for name, frame in frames(**story).items():
         combined[name] = pd.concat([CROWD[name], frame], ignore_index=True) if name in CROWD else frame
-    return resolve_identities(combined)
+    return combined
+
+
+def resolve_with_crowd(**story: list[dict]):
+    return resolve_identities(with_crowd(**story))
 
 
 def person_of(resolution, source: str, record_id: str) -> str:
