@@ -24,8 +24,9 @@ STREET_SIMILAR = 0.88
 EMPLOYER_SIMILAR = 0.9
 DOMAIN_TYPO_SIMILAR = 0.92  # quantumcloud.de / qunatumcloud.de; unrelated domains score far lower
 
-COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "email", "country")
-MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 3,
+COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "employer_domain", "email",
+               "country")
+MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 2, "employer_domain": 1,
              "email": 4, "country": 1}
 
 
@@ -229,13 +230,23 @@ def phone_levels(f, a, b) -> np.ndarray:
 
 
 def employer_levels(f, a, b) -> np.ndarray:
-    """3 same employer, 2 one's employer is the company of the other's work address, 1 similar
-    name, 0 different. Level 2 needs no employer on the side with the address: a webinar
-    registrant often leaves Organization blank, but registers with the work address."""
+    """2 same employer, 1 similar name, 0 different."""
     c = f["employer"]
-    named = employer_names_domain(f, a, b) | employer_names_domain(f, b, a)
     similar = similarity(c, a, b) >= EMPLOYER_SIMILAR
-    return np.select([_eq(c, a, b), named, _null(c, a, b), similar], [3, 2, NULL, 1], 0).astype(np.int8)
+    return np.select([_null(c, a, b), _eq(c, a, b), similar], [NULL, 2, 1], 0).astype(np.int8)
+
+
+def employer_domain_levels(f, a, b) -> np.ndarray:
+    """Where only one side names an employer and the other has a work address: 1 the employer
+    is the address's company, 0 another company. A webinar registrant often leaves Organization
+    blank but registers with the work address. Undefined where both name an employer: that is
+    ``employer_levels``' evidence, and counting the company twice would overstate it."""
+    one_employer = _null(f["employer"], a, b) & ((f["employer"].codes[a] >= 0) | (f["employer"].codes[b] >= 0))
+    employer_side = np.where(f["employer"].codes[a] >= 0, a, b)
+    address_side = np.where(f["employer"].codes[a] >= 0, b, a)
+    comparable = one_employer & (f["company_label"].codes[address_side] >= 0)
+    named = employer_names_domain(f, employer_side, address_side)
+    return np.select([~comparable, named], [NULL, 1], 0).astype(np.int8)
 
 
 MIN_COMPANY_LABEL = 4  # "ab.com" could begin any employer's name
@@ -318,6 +329,7 @@ def compare_pairs(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
         "city": exact_levels(features["city"], a, b),
         "phone": phone_levels(features, a, b),
         "employer": employer_levels(features, a, b),
+        "employer_domain": employer_domain_levels(features, a, b),
         "email": email_levels(features, a, b),
         "country": exact_levels(features["country"], a, b),
     })

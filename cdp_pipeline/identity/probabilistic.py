@@ -34,7 +34,7 @@ from cdp_pipeline.identity.compare import COMPARISONS, MAX_LEVEL, NULL, Coded, c
 # holding the value, level). An employer named by the other's work address weighs by how many
 # records hold that company's domain ("acme" is weaker evidence than "helixinsurance").
 TF_LEVELS = {"first": ("first", "first_canon", 4), "last": ("last", "last_fold", 3), "dob": ("dob", "dob_key", 2),
-             "employer": ("employer", "employer", 3), "employer_named": ("employer", "company_label", 2),
+             "employer": ("employer", "employer", 2), "employer_domain": ("employer_domain", "company_label", 1),
              "city": ("city", "city", 1)}
 # First and last names are not independent (names run in languages and families): when both
 # agree exactly, the pair weighs by how common the full name is, not by the product of the two.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.identity.compare import NULL, Coded, address_levels, employer_names_domain
+from cdp_pipeline.identity.compare import NULL, Coded, address_levels, employer_domain_levels, employer_names_domain
 from cdp_pipeline.identity.clusters import connected_components
 from cdp_pipeline.identity.probabilistic import RecordFeatures, score_candidates
 from cdp_pipeline.identity.records import build_records
@@ -54,6 +54,16 @@ def test_an_employer_names_the_company_of_a_work_address_only_in_whole_words():
     same = np.arange(len(employers))
     assert employer_names_domain(f, same, same).tolist() == [True, True, False, False, False]
     assert employer_names_domain(f, np.array([0]), np.array([1])).tolist() == [False]
+
+
+def test_an_employer_is_compared_with_a_work_address_only_where_the_other_side_names_no_employer():
+    """Where both name an employer, the employer comparison already holds the evidence."""
+    employers = ["helix insurance group", None, None, "northwind", None]
+    labels = [None, "helixinsurance", "northwindtraders", "helixinsurance", None]
+    f = {"employer": Coded.of(pd.Series(employers, dtype="string")),
+         "company_label": Coded.of(pd.Series(labels, dtype="string"))}
+    a, b = np.array([0, 2, 0, 0, 1]), np.array([1, 0, 3, 4, 2])
+    assert employer_domain_levels(f, a, b).tolist() == [1, 0, NULL, NULL, NULL]
 
 
 def _log2_bayes_factors(story: dict, pairs: list[tuple[str, str]]) -> list[float]:
