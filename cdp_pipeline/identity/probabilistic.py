@@ -1,12 +1,13 @@
 """Fellegi–Sunter linkage for records whose identifiers differ.
 
 * Blocking: several keys (surname + postcode, full name, email local part, company domain +
-  surname, organisation + surname, phone tail, birth date + first name, initial + surname + city). Within a key, records
-  are sorted and each is paired with its next ``window`` neighbours only (sorted neighbourhood),
-  so a huge block (every "john smith") costs ``n * window`` pairs, not ``n²``: cost stays linear.
+  surname, organisation + surname, phone tail, birth date + first name, initial + surname +
+  city). Within a key, records are sorted and each is paired with its next ``window``
+  neighbours only (sorted neighbourhood), so a huge block (every "john smith") costs
+  ``n * window`` pairs, not ``n²``: cost stays linear.
 * ``u`` (chance a level occurs between two different people) comes from random record pairs,
   which are almost all non-matches; for exact agreement on a name, birth date, employer or city
-  it is the value's own frequency (agreeing on "smith" or "london" is weaker evidence than
+  (and for an employer matching a work address's company) it is the value's own frequency (agreeing on "smith" or "london" is weaker evidence than
   agreeing on "zwicky" or "erakleio"), and for a full name the full name's frequency: names
   run in languages and families, so the product of the two parts' frequencies would overstate
   how rare "giuseppe russo" is.
