@@ -241,40 +241,53 @@ def employer_domain_levels(f, a, b) -> np.ndarray:
     is the address's company, 0 another company. A webinar registrant often leaves Organization
     blank but registers with the work address. Undefined where both name an employer: that is
     ``employer_levels``' evidence, and counting the company twice would overstate it."""
-    one_employer = _null(f["employer"], a, b) & ((f["employer"].codes[a] >= 0) | (f["employer"].codes[b] >= 0))
-    employer_side = np.where(f["employer"].codes[a] >= 0, a, b)
-    address_side = np.where(f["employer"].codes[a] >= 0, b, a)
-    comparable = one_employer & (f["company_label"].codes[address_side] >= 0)
-    named = employer_names_domain(f, employer_side, address_side)
-    return np.select([~comparable, named], [NULL, 1], 0).astype(np.int8)
+    has_a, has_b = f["employer"].codes[a] >= 0, f["employer"].codes[b] >= 0
+    one = np.flatnonzero(has_a != has_b)
+    employer_side = np.where(has_a[one], a[one], b[one])
+    address_side = np.where(has_a[one], b[one], a[one])
+    with_address = f["company_label"].codes[address_side] >= 0
+    out = np.full(len(a), NULL, dtype=np.int8)
+    out[one[with_address]] = employer_names_domain(f, employer_side[with_address], address_side[with_address])
+    return out
 
 
 MIN_COMPANY_LABEL = 4  # "ab.com" could begin any employer's name
 
 
+def _word_prefixes(names: np.ndarray) -> pd.DataFrame:
+    """Each name's first words run together: (row, prefix) for "helix", "helixinsurance"…"""
+    words = pd.Series(names, dtype="string").str.split(" ", expand=True)
+    prefix = pd.Series("", index=words.index, dtype="string")
+    parts = []
+    for column in words.columns:
+        prefix = prefix + words[column]
+        parts.append(pd.DataFrame({"row": words.index.to_numpy(), "prefix": prefix}).dropna())
+    return pd.concat(parts, ignore_index=True)
+
+
 def employer_names_domain(f, a, b) -> np.ndarray:
-    """Per pair: a's employer, its words run together, begins with whole words spelling the
-    registrable name of b's work-address domain (Helix Insurance Group: helixinsurance.com)."""
+    """Per pair: a's employer begins with whole words that, run together, spell the registrable
+    name of b's work-address domain (Helix Insurance Group: helixinsurance.com).
+
+    Works on codes: the prefixes of the employers involved are looked up among the domain names
+    once, so no text is built per pair."""
     employer, label = f["employer"], f["company_label"]
     ea, lb = employer.codes[a], label.codes[b]
     out = np.zeros(len(a), dtype=bool)
-    check = (ea >= 0) & (lb >= 0)
-    if not check.any():
+    check = np.flatnonzero((ea >= 0) & (lb >= 0))
+    if not len(check):
         return out
-    width = np.int64(len(label.values) + 1)
-    keys, inverse = np.unique(ea[check] * width + lb[check], return_inverse=True)
-    words = pd.Series(employer.values[keys // width], dtype="string")
-    labels = label.values[keys % width]
-    squashed = words.str.replace(" ", "", regex=False).to_numpy(dtype=str)
-    # Bit k of a name's mask: its first words, run together, are k letters long.
-    word_ends = words.str.split(" ").explode().str.len().groupby(level=0).cumsum()
-    ends = word_ends.to_numpy(np.int64)
-    bits = pd.Series(np.where(ends <= 62, np.int64(1) << np.minimum(ends, 62), 0), index=word_ends.index)
-    mask = bits.groupby(level=0).sum().to_numpy(np.int64)  # word ends differ: the sum is their union
-    length = np.char.str_len(labels.astype(str))
-    whole_words = (mask >> np.minimum(length, 63)) & 1 == 1
-    out[check] = (np.char.startswith(squashed, labels.astype(str)) & whole_words
-                  & (length >= MIN_COMPANY_LABEL) & (length <= 62))[inverse]
+    involved = np.unique(ea[check])
+    prefixes = _word_prefixes(employer.values[involved])
+    prefixes = prefixes[prefixes["prefix"].str.len() >= MIN_COMPANY_LABEL]
+    spelt = pd.Index(label.values).get_indexer(prefixes["prefix"].to_numpy(dtype=object))
+    width = np.int64(len(label.values))
+    named = np.unique(involved[prefixes["row"].to_numpy()[spelt >= 0]] * width + spelt[spelt >= 0])
+    if not len(named):
+        return out
+    keys = ea[check] * width + lb[check]
+    found = np.minimum(np.searchsorted(named, keys), len(named) - 1)
+    out[check] = named[found] == keys
     return out
 
 

@@ -152,24 +152,33 @@ def estimate_u(features: dict, n: int, sample_pairs: int, seed: int) -> dict[str
     return _level_counts(compare_pairs(features, a[keep], b[keep]))
 
 
-def _value_tf(values: pd.Series, pairs: pd.DataFrame, agree: np.ndarray) -> np.ndarray:
-    """Per pair, the share of records holding the value the pair agrees on (NaN where it doesn't).
-    Where the two sides hold different values (an employer and a domain), the commoner counts."""
+def _shares(values: pd.Series) -> np.ndarray:
+    """Per record, the share of records holding its value (NaN where it has none)."""
     codes, _ = pd.factorize(values)  # integer codes: mapping text to its count hashes every value
     known = codes >= 0
     share = np.bincount(codes[known], minlength=1) / max(int(known.sum()), 1)
-    freq = np.where(known, share[np.maximum(codes, 0)], np.nan)
-    return np.where(agree, np.fmax(freq[pairs["a"].to_numpy()], freq[pairs["b"].to_numpy()]), np.nan)
+    return np.where(known, share[np.maximum(codes, 0)], np.nan)
 
 
-def _tf_u(records: pd.DataFrame, pairs: pd.DataFrame, levels: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per pair u for agreement on a value: the value's frequency (and the full name's)."""
-    out = {key: _value_tf(records[column], pairs, levels[comparison].to_numpy() == level)
-           for key, (comparison, column, level) in TF_LEVELS.items()}
-    both = np.logical_and.reduce([~np.isnan(out[name]) for name in FULL_NAME])
-    full_name = records[TF_LEVELS["first"][1]] + "|" + records[TF_LEVELS["last"][1]]
-    out["full_name"] = _value_tf(full_name, pairs, both)
-    return out
+@dataclass(frozen=True)
+class ValueFrequencies:
+    """The u of agreeing on a value: its share of the records, per ``TF_LEVELS`` key and for the
+    full name. Kept per record and gathered for the pairs of one comparison at a time: a float
+    per candidate pair and key would hold 1.5 GiB at once for a 1M-person run."""
+
+    per_record: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, records: pd.DataFrame) -> "ValueFrequencies":
+        shares = {key: _shares(records[column]) for key, (_, column, _) in TF_LEVELS.items()}
+        shares["full_name"] = _shares(records[TF_LEVELS["first"][1]] + "|" + records[TF_LEVELS["last"][1]])
+        return cls(shares)
+
+    def of_pairs(self, key: str, a: np.ndarray, b: np.ndarray, agree: np.ndarray) -> np.ndarray:
+        """Per pair, the share of the value it agrees on (NaN where it doesn't). Where the sides
+        hold different values (an employer and a domain), the commoner counts."""
+        freq = self.per_record[key]
+        return np.where(agree, np.fmax(freq[a], freq[b]), np.nan)
 
 
 MIN_LEVEL_OBSERVATIONS = 5  # a level seen fewer times among matches and random pairs carries no weight
@@ -190,8 +199,10 @@ def level_weights(m_counts: dict[str, np.ndarray], u_counts: dict[str, np.ndarra
     return weights
 
 
-def _bayes_factor(weights, m_probs, levels: pd.DataFrame, tf_u: dict[str, np.ndarray]) -> np.ndarray:
-    """Sum of level weights (log2); exact name agreement weighs by the name's own frequency."""
+def _bayes_factor(weights, m_probs, levels: pd.DataFrame, freqs: ValueFrequencies, a: np.ndarray,
+                  b: np.ndarray) -> np.ndarray:
+    """Sum of level weights (log2) of the pairs (a[i], b[i]); agreement on a value weighs by the
+    value's own frequency, and on a full name by the full name's."""
     total = np.zeros(len(levels))
     for name in COMPARISONS:
         column = levels[name].to_numpy()
@@ -199,13 +210,16 @@ def _bayes_factor(weights, m_probs, levels: pd.DataFrame, tf_u: dict[str, np.nda
         weight = weights[name][np.where(known, column, 0)]
         for key, (comparison, _, level) in TF_LEVELS.items():
             if comparison == name:
-                weight = np.where(np.isnan(tf_u[key]), weight, _tf_weight(m_probs[name][level], tf_u[key]))
+                tf = freqs.of_pairs(key, a, b, column == level)
+                weight = np.where(np.isnan(tf), weight, _tf_weight(m_probs[name][level], tf))
         total += np.where(known, weight, 0.0)
-    full = ~np.isnan(tf_u["full_name"])
+    parts = {n: freqs.of_pairs(n, a, b, levels[n].to_numpy() == TF_LEVELS[n][2]) for n in FULL_NAME}
+    full_tf = freqs.of_pairs("full_name", a, b, np.logical_and.reduce([~np.isnan(t) for t in parts.values()]))
+    full = ~np.isnan(full_tf)
     if full.any():
-        separate = sum(_tf_weight(m_probs[n][TF_LEVELS[n][2]], tf_u[n][full]) for n in FULL_NAME)
+        separate = sum(_tf_weight(m_probs[n][TF_LEVELS[n][2]], parts[n][full]) for n in FULL_NAME)
         joint_m = np.prod([m_probs[n][TF_LEVELS[n][2]] for n in FULL_NAME])
-        total[full] += _tf_weight(joint_m, tf_u["full_name"][full]) - separate
+        total[full] += _tf_weight(joint_m, full_tf[full]) - separate
     return total
 
 
@@ -231,8 +245,8 @@ class FSModel:
         return {k: np.round(v, 3).tolist() for k, v in self.weights.items()}
 
 
-def fit(levels: pd.DataFrame, u_counts: dict[str, np.ndarray], tf_u: dict[str, np.ndarray],
-        m_counts: dict[str, np.ndarray], learn: tuple[str, ...],
+def fit(levels: pd.DataFrame, pairs: tuple[np.ndarray, np.ndarray], u_counts: dict[str, np.ndarray],
+        freqs: ValueFrequencies, m_counts: dict[str, np.ndarray], learn: tuple[str, ...],
         max_iterations: int = 30, tolerance: float = 1e-4) -> FSModel:
     """EM over the blocked pairs with u held fixed (u comes from random sampling, as in Splink).
 
@@ -245,7 +259,7 @@ def fit(levels: pd.DataFrame, u_counts: dict[str, np.ndarray], tf_u: dict[str, n
     iteration = 0
     for iteration in range(1, max_iterations + 1):
         m = _probabilities(counts)
-        score = _bayes_factor(level_weights(counts, u_counts), m, levels, tf_u)
+        score = _bayes_factor(level_weights(counts, u_counts), m, levels, freqs, *pairs)
         p = _sigmoid2(score + np.log2(prior / (1 - prior)))
         estimated = _level_counts(levels, weights=p)
         new_counts = {k: (estimated[k] if k in learn else counts[k]) for k in counts}
@@ -304,7 +318,7 @@ def score_candidates(record_features: RecordFeatures, group: np.ndarray, window:
     levels = compare_pairs(features, pairs["a"].to_numpy(), pairs["b"].to_numpy())
     # Enough random pairs to measure u, without spending more on a small run than on its records.
     u = estimate_u(features, len(records), min(u_sample_pairs, 100 * len(records)), seed)
-    tf_u = _tf_u(records, pairs, levels)
+    freqs = ValueFrequencies.of(records)
     la, lb = labelled_pairs(group)
     m_counts, learn = {}, tuple(COMPARISONS)
     if len(la) >= MIN_LABELLED_PAIRS:
@@ -314,6 +328,6 @@ def score_candidates(record_features: RecordFeatures, group: np.ndarray, window:
         m_counts[name] = 100 * np.linspace(0.05, 1.0, MAX_LEVEL[name] + 1) ** 2
     # EM needs a representative sample of the blocked pairs, not all of them.
     sample = np.sort(np.random.default_rng(seed).permutation(len(levels))[:EM_SAMPLE_PAIRS])
-    model = fit(levels.iloc[sample].reset_index(drop=True), u, {k: v[sample] for k, v in tf_u.items()},
-                m_counts, learn=learn)
-    return pairs.assign(log2_bayes_factor=_bayes_factor(model.weights, model.m, levels, tf_u)), levels, model
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    model = fit(levels.iloc[sample].reset_index(drop=True), (a[sample], b[sample]), u, freqs, m_counts, learn=learn)
+    return pairs.assign(log2_bayes_factor=_bayes_factor(model.weights, model.m, levels, freqs, a, b)), levels, model

@@ -306,8 +306,8 @@ def _resolve_records(records: pd.DataFrame, emails: pd.DataFrame, system_keys: p
     ``features``: the records' comparison features (needed when ``settings.probabilistic``).
     """
     n = len(records)
-    identifiers = identifier_table(records, emails, system_keys)
-    det, shared = deterministic_links(records, identifiers, settings.max_persons_per_identifier)
+    det, shared = deterministic_links(records, identifier_table(records, emails, system_keys),
+                                      settings.max_persons_per_identifier)
     det = det.assign(weight=det["rule"].map(RULE_CONFIDENCE).astype(float))
     diagnostics: dict = {"records": n, "shared_identifiers_rejected": int(shared),
                          "role_addresses": int(emails.loc[emails["email_role"], "email_norm"].nunique())}
