@@ -109,7 +109,8 @@ def render(results: list[dict]) -> str:
         "Produced by `make bench` (`SIZES` persons, `BENCH_DAYS` days of drops, seed 1); "
         "1M persons with `make bench SIZES=1000000`. Each size runs in its own process: "
         "`cdp synth`, then the nightly job on every drop but the newest (full build), then the "
-        "newest drop alone (incremental night), then quality against the generator's truth.",
+        "newest drop alone (incremental night), then quality against the generator's truth. "
+        "Each night runs in a fresh process, as `cdp run` does: its peak memory is its own.",
         "",
         f"Machine: {machine.get('cpus')} CPUs, {machine.get('memory_gib')} GiB, Python "
         f"{machine.get('python')}, {machine.get('platform')}. Warehouse: embedded SQLite.",

@@ -5,7 +5,8 @@
 Generates data with ``cdp synth``, runs the nightly job on every drop but the newest (a full
 build), then on the newest alone (an incremental night), measures each asset, scores quality
 against the generator's truth, optionally runs Splink on the same records, and writes
-``<out>/<persons>.json``.
+``<out>/<persons>.json``. Each night runs in a fresh process, as ``cdp run`` does every night:
+its peak memory is then its own, not what the generator or the night before left allocated.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -67,6 +70,13 @@ def _timed_run(label: str) -> dict:
     }
 
 
+def _timed_run_in_fresh_process(label: str, workdir: Path) -> dict:
+    result_file = workdir / f"{label.replace(' ', '_')}.json"
+    subprocess.run([sys.executable, "-m", "cdp_pipeline.bench.run", "--night", label, "--workdir", str(workdir),
+                    "--result", str(result_file)], check=True)
+    return json.loads(result_file.read_text())
+
+
 def bench_size(persons: int, days: int, seed: int, out: Path, with_splink: bool) -> dict:
     from cdp_pipeline.synth import generate
 
@@ -89,10 +99,10 @@ def bench_size(persons: int, days: int, seed: int, out: Path, with_splink: bool)
         target = held / folder.relative_to(landing)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(folder, target)
-    full = _timed_run("full build")
+    full = _timed_run_in_fresh_process("full build", workdir)
     for folder in newest:
         shutil.move(held / folder.relative_to(landing), folder)
-    incremental = _timed_run("incremental night")
+    incremental = _timed_run_in_fresh_process("incremental night", workdir)
 
     result = {
         "persons": persons,
@@ -140,12 +150,22 @@ def _machine() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--persons", type=int, required=True)
+    parser.add_argument("--persons", type=int)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="bench_out")
     parser.add_argument("--splink", action="store_true")
+    # One night in this process (the benchmark starts each in a fresh one).
+    parser.add_argument("--night", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.night:
+        _use_workdir(args.workdir)
+        args.result.write_text(json.dumps(_timed_run(args.night), default=str))
+        return
+    if args.persons is None:
+        parser.error("--persons is required")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bench_size(args.persons, args.days, args.seed, out, args.splink)
