@@ -100,7 +100,28 @@ def _profiling_section() -> list[str]:
             "[docs/profiling.md](docs/profiling.md)."]
 
 
-def render(results: list[dict]) -> str:
+def _identity_scale_section(runs: list[dict]) -> list[str]:
+    """Identity resolution alone, at sizes where the whole nightly job does not run."""
+    if not runs:
+        return []
+    lines = ["", "## Identity resolution alone at scale", "",
+             "`make bench-identity` (`python -m cdp_pipeline.bench.identity_scale`): generates the run, "
+             "ingests the identity sources as the ingest assets do, then resolves in a fresh process that "
+             "loads only the event columns identity reads. Peak is the resolving process's; \"held\" is "
+             "what it held (the input frames) before resolution started. Ingest peaks are each extract's "
+             "own process.", ""]
+    rows = []
+    for run in sorted(runs, key=lambda r: r["persons"]):
+        r, q = run["resolution"], run["resolution"]["quality"]
+        ingest_peak = max(i["peak_rss_mib"] for i in run["ingest"].values())
+        rows.append([f"{run['persons']:,}", run["days"], f"{r['records']:,}", r["wall_s"], r["cpu_s"],
+                     r["peak_rss_mib"], r["rss_before_mib"], _score(q["precision"]), _score(q["recall"]),
+                     _score(q["f1"]), _score(q["b3_f1"]), run["synth"]["wall_s"], ingest_peak])
+    return lines + _table(["persons", "days", "records", "resolve s", "resolve CPU s", "peak MiB", "held MiB",
+                           "precision", "recall", "F1", "B-cubed F1", "synth s", "largest ingest peak MiB"], rows)
+
+
+def render(results: list[dict], identity_scale: list[dict] = ()) -> str:
     results = sorted(results, key=lambda r: r["persons"])
     machine = results[0]["machine"] if results else {}
     lines = [
@@ -149,6 +170,7 @@ def render(results: list[dict]) -> str:
     metrics = sorted({k for f in flat for k in f})
     lines += _table(["metric", *[f"{r['persons']:,}" for r in results]], [[m, *[f.get(m, "") for f in flat]] for m in metrics])
     lines += _splink_section([r for r in results if "splink" in r])
+    lines += _identity_scale_section(list(identity_scale))
     lines += _profiling_section()
     for r in results:
         for phase in ("full", "incremental"):
@@ -165,8 +187,9 @@ def render(results: list[dict]) -> str:
 
 def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "bench_out")
-    results = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    sys.stdout.write(render(results))
+    results = [json.loads(p.read_text()) for p in sorted(folder.glob("[0-9]*.json"))]
+    identity_scale = [json.loads(p.read_text()) for p in sorted(folder.glob("identity_[0-9]*.json"))]
+    sys.stdout.write(render(results, identity_scale))
 
 
 if __name__ == "__main__":

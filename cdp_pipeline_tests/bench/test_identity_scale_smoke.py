@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 
 from cdp_pipeline.bench.identity_scale import IDENTITY_SOURCES
+from cdp_pipeline.bench.report import render
 from cdp_pipeline.identity import resolve_identities
 from cdp_pipeline.identity.records import EVENT_COLUMNS
 from cdp_pipeline.ingest.state import StateStore
@@ -35,3 +36,18 @@ def test_identity_at_scale_measures_each_phase_and_scores_the_resolution(tmp_pat
     })
     pd.testing.assert_frame_equal(narrowed.identity_map, everything.identity_map)
     assert resolution["records"] == len(everything.records)
+
+
+def test_the_report_tabulates_identity_at_scale_beside_the_whole_run_benchmarks(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "cdp_pipeline.bench.identity_scale", "--persons", "40", "--days", "2",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = subprocess.run([sys.executable, "-m", "cdp_pipeline.bench.report", str(tmp_path)],
+                            capture_output=True, text=True, check=True).stdout
+    section = report.split("## Identity resolution alone at scale", 1)[1]
+    measured = json.loads((tmp_path / "identity_40.json").read_text())
+    assert f"| 40 | 2 | {measured['resolution']['records']:,} |" in section
+    assert "## Identity resolution alone at scale" not in render([])
