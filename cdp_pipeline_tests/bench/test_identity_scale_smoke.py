@@ -14,14 +14,18 @@ from cdp_pipeline.identity.records import EVENT_COLUMNS
 from cdp_pipeline.ingest.state import StateStore
 
 
-def test_identity_at_scale_measures_each_phase_and_scores_the_resolution(tmp_path):
+def _identity_scale(out, persons: int, days: int) -> dict:
     done = subprocess.run(
-        [sys.executable, "-m", "cdp_pipeline.bench.identity_scale", "--persons", "80", "--days", "3",
-         "--out", str(tmp_path)],
+        [sys.executable, "-m", "cdp_pipeline.bench.identity_scale", "--persons", str(persons), "--days", str(days),
+         "--out", str(out)],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    measured = json.loads((tmp_path / "identity_80.json").read_text())
+    return json.loads((out / f"identity_{persons}.json").read_text())
+
+
+def test_identity_at_scale_measures_each_phase_and_scores_the_resolution(tmp_path):
+    measured = _identity_scale(tmp_path, persons=80, days=3)
 
     assert set(measured["ingest"]) == set(IDENTITY_SOURCES)
     assert all(phase["rows"] > 0 and phase["peak_rss_mib"] > 0 for phase in measured["ingest"].values())
@@ -39,15 +43,9 @@ def test_identity_at_scale_measures_each_phase_and_scores_the_resolution(tmp_pat
 
 
 def test_the_report_tabulates_identity_at_scale_beside_the_whole_run_benchmarks(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "cdp_pipeline.bench.identity_scale", "--persons", "40", "--days", "2",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    measured = _identity_scale(tmp_path, persons=40, days=2)
     report = subprocess.run([sys.executable, "-m", "cdp_pipeline.bench.report", str(tmp_path)],
                             capture_output=True, text=True, check=True).stdout
     section = report.split("## Identity resolution alone at scale", 1)[1]
-    measured = json.loads((tmp_path / "identity_40.json").read_text())
     assert f"| 40 | 2 | {measured['resolution']['records']:,} |" in section
     assert "## Identity resolution alone at scale" not in render([])
