@@ -6,11 +6,11 @@
   neighbours only (sorted neighbourhood), so a huge block (every "john smith") costs
   ``n * window`` pairs, not ``n²``: cost stays linear.
 * ``u`` (chance a level occurs between two different people) comes from random record pairs,
-  which are almost all non-matches; for exact agreement on a name, birth date, employer or city
-  (and for an employer matching a work address's company) it is the value's own frequency (agreeing on "smith" or "london" is weaker evidence than
-  agreeing on "zwicky" or "erakleio"), and for a full name the full name's frequency: names
-  run in languages and families, so the product of the two parts' frequencies would overstate
-  how rare "giuseppe russo" is.
+  which are almost all non-matches; for exact agreement on a name, birth date, employer or city,
+  and for an employer matching a work address's company, it is the value's own frequency
+  (agreeing on "smith" or "london" is weaker evidence than agreeing on "zwicky" or "erakleio"),
+  and for a full name the full name's frequency: names run in languages and families, so the
+  product of the two parts' frequencies would overstate how rare "giuseppe russo" is.
 * ``m`` (chance a level occurs between two records of the same person) is measured on pairs
   that share an identifier (labels the data gives for free); for the identifier comparisons
   themselves (email, phone) it is estimated by EM on the blocked pairs. Nothing is hand-set.
