@@ -82,7 +82,8 @@ def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
             max_snapshot_loss=guards.max_snapshot_loss,
         )
         read_files = {r.file for r in outcome.file_reports if r.status == "applied"}
-        new_rows = outcome.table[outcome.table["_file"].isin(read_files)]
+        read_now = outcome.table["_file"].isin(read_files).to_numpy()
+        new_rows = outcome.table if read_now.all() else outcome.table[read_now]  # a first build: no copy
         suite = validate_frame(extract, new_rows) if read_files else None
         outcome.commit()
 

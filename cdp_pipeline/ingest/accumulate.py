@@ -9,6 +9,10 @@ persists the state, so a run that fails later never marks drops as processed.
 * Snapshots: the latest accepted snapshot replaces the one in force; records absent from it
   were deleted at the source and are counted.
 * Guards may hold a file (not applied, previous snapshot kept) until an operator accepts it.
+
+Where every rule judges a row alone, a file is screened block by block as it is read, so what
+stays in memory is its accepted rows without their raw text; a rule comparing rows (an order's
+lines agreeing on its total) sees the whole file first.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +31,13 @@ from cdp_pipeline.ingest.landing import complete_drops, extract_files
 from cdp_pipeline.ingest.readers import empty_frame, read_extract_file
 from cdp_pipeline.ingest.state import APPLIED, HELD, REJECTED, SUPERSEDED, Ledger, StateStore
 from cdp_pipeline.quality.guards import evaluate_guards
-from cdp_pipeline.quality.rules import PARSE_ERRORS_COLUMN, RAW_COLUMN, empty_quarantine, split_valid_rows
+from cdp_pipeline.quality.rules import (
+    PARSE_ERRORS_COLUMN,
+    RAW_COLUMN,
+    empty_quarantine,
+    judged_row_by_row,
+    split_valid_rows,
+)
 
 
 @dataclass
@@ -79,9 +90,27 @@ def table_columns(extract: Extract) -> list[str]:
     return [c for c in empty_frame(extract).columns if c not in internal]
 
 
+HASH_ROWS = 1_000_000
+"""Rows hashed at a time: pandas hashes text through one Python string per value, so hashing a
+whole table at once would hold tens of millions of them."""
+
+
 def key_hashes(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
     """64-bit hash per natural key: cheap set operations over tens of millions of rows."""
-    return pd.util.hash_pandas_object(frame[list(key)], index=False).to_numpy()
+    keys = frame[list(key)]
+    pieces = [
+        pd.util.hash_pandas_object(keys.iloc[first : first + HASH_ROWS], index=False).to_numpy()
+        for first in range(0, len(keys), HASH_ROWS)  # per million rows
+    ]
+    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint64)
+
+
+def _kept_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``frame[keep]``, copied a column at a time while each source column is released: the
+    working memory is one column, not a second table. ``frame`` is emptied."""
+    index = frame.index[keep]
+    kept = {name: frame.pop(name).array[keep] for name in list(frame.columns)}  # per column
+    return pd.DataFrame(kept, index=index)
 
 
 def file_sha256(path: Path) -> str:
@@ -129,13 +158,18 @@ class KeySet:
         self.sorted = np.sort(np.concatenate([self.sorted, hashes]), kind="stable")
 
 
-def _dedupe(accepted: pd.DataFrame, key: tuple[str, ...], seen: KeySet | None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Rows whose key repeats an earlier row of the file or (increments) of the table are dropped."""
+def _dedupe(
+    accepted: pd.DataFrame, key: tuple[str, ...], seen: KeySet | None
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """(unique rows, their key hashes, rows dropped): a row whose key repeats an earlier row of
+    the file or (increments) of the table is dropped; ``accepted`` is emptied when one is."""
     hashes = key_hashes(accepted, key)
     repeat = pd.Series(hashes).duplicated().to_numpy(copy=True)
     if seen is not None:
         repeat |= seen.contains(hashes)
-    return accepted.loc[~repeat], hashes[~repeat]
+    if not repeat.any():  # the usual case: no copy of the rows
+        return accepted, hashes, 0
+    return _kept_rows(accepted, ~repeat), hashes[~repeat], int(np.count_nonzero(repeat))
 
 
 def ingest_extract(
@@ -162,6 +196,7 @@ def ingest_extract(
     changed = False
 
     in_force_date = _applied_snapshot_date(ledger) if snapshot else None
+    screen = partial(split_valid_rows, extract) if judged_row_by_row(extract) else None
     pending = list(_pending_files(extract, landing_dir, ledger, accept))
     if snapshot:
         # Only the newest acceptable snapshot matters: trying the newest first, the older
@@ -177,18 +212,23 @@ def ingest_extract(
             reports.append(report)
             ledger.files[rel] = {**report.to_dict(), **stat}
             continue
-        read = read_extract_file(path, extract, landing_dir, drop_date)
+        read = read_extract_file(path, extract, landing_dir, drop_date, screen=screen)
         if read.error:
             report = FileReport(rel, drop_date, 0, 0, 0, 0, REJECTED, read.error, read.warnings, sha256=sha)
             reports.append(report)
             ledger.files[rel] = {**report.to_dict(), **stat}
             continue
-        accepted, quarantined = split_valid_rows(extract, read.frame)
-        unique, hashes = _dedupe(accepted, extract.natural_key, None if snapshot else in_force_keys)
-        duplicates = len(accepted) - len(unique)
+        rows_read, warnings = read.rows_read, read.warnings
+        if screen is None:
+            accepted, quarantined = split_valid_rows(extract, read.frame)
+        else:
+            accepted, quarantined = read.frame, read.set_aside
+        del read  # the file's raw text goes before its rows are deduplicated
+        unique, hashes, duplicates = _dedupe(accepted, extract.natural_key, None if snapshot else in_force_keys)
+        del accepted
         lost = int(np.count_nonzero(~KeySet(hashes).contains(in_force_keys.sorted))) if snapshot else 0
         verdict = evaluate_guards(
-            read.rows_read,
+            rows_read,
             len(quarantined),
             max_quarantine_share,
             previous_records=len(in_force_keys) if snapshot else None,
@@ -199,13 +239,13 @@ def ingest_extract(
         report = FileReport(
             rel,
             drop_date,
-            read.rows_read,
+            rows_read,
             len(unique),
             len(quarantined),
             duplicates,
             HELD if held else APPLIED,
             verdict.message if held else None,
-            read.warnings,
+            warnings,
             deleted=0 if held else lost,
             sha256=sha,
         )
@@ -224,7 +264,7 @@ def ingest_extract(
             new_rows += len(unique)
             in_force_keys.add(hashes)
 
-    table = in_force if snapshot or not new_parts else pd.concat([start, *new_parts], ignore_index=True)
+    table = in_force if snapshot else _appended(start, new_parts)
     deleted = int(np.count_nonzero(~in_force_keys.contains(start_keys.sorted))) if snapshot else 0
     if snapshot:
         new_rows = int(np.count_nonzero(~start_keys.contains(in_force_keys.sorted)))
@@ -237,6 +277,12 @@ def ingest_extract(
         extract, table.reset_index(drop=True), quarantine, sorted(reports, key=lambda r: (r.drop_date, r.file)),
         held_files, deleted, new_rows, ledger, store, changed
     )
+
+
+def _appended(start: pd.DataFrame, new_parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The table with the new rows after it; a lone piece is not copied (a first build)."""
+    pieces = [start] if not len(start) and not new_parts else [p for p in (start, *new_parts) if len(p)]
+    return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
 
 
 def _applied_snapshot_date(ledger: Ledger) -> date | None:

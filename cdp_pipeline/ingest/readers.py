@@ -7,11 +7,16 @@ nothing is silently lost.
 
 CSV rows are located with one vectorised pass over the bytes (quotes toggle a state, newlines
 and delimiters outside quotes separate records and fields) so every row knows the physical line
-it starts on, even when quoted fields hold newlines; pandas' C parser then splits the fields.
-Only a file whose quotes do not pair up (a stray quote, a line cut inside quotes) is read row by
-row with the csv module. JSON lines go through pyarrow's C++ reader a block of whole lines at a
+it starts on, even when quoted fields hold newlines; pandas' C parser then splits the fields
+of ``CSV_BLOCK_RECORDS`` records at a time, each block typed before the next is split. Only a
+file whose quotes do not pair up (a stray quote, a line cut inside quotes) is read row by row
+with the csv module. A field a ragged row lacks is null in its raw text, wherever the blocks fall. JSON lines go through pyarrow's C++ reader a block of whole lines at a
 time (``JSONL_BLOCK_BYTES``), each block typed before the next is read, so a large file costs its
 frame plus one block of working memory, not several copies of the file.
+
+A caller may pass a ``screen`` (the row rules' split into accepted and quarantined rows): each
+block is then screened as soon as it is typed, so the raw text of the rows it keeps is freed
+block by block instead of being held for the whole file.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -55,6 +60,10 @@ def _not_cp1252(start: int) -> str:
     return f"neither UTF-8 nor Windows-1252 (undecodable byte at {start})"
 
 
+Screen = Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]
+"""Splits typed rows into (kept, set aside); it must judge each row on that row alone."""
+
+
 @dataclass
 class FileRead:
     frame: pd.DataFrame
@@ -62,6 +71,31 @@ class FileRead:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     dialect: dict = field(default_factory=dict)
+    set_aside: pd.DataFrame | None = None
+    """With a ``screen``: the rows it set aside, while ``frame`` holds the rows it kept."""
+
+
+@dataclass
+class _Screened:
+    """A file's typed blocks, each screened as it arrives (unscreened: kept whole)."""
+
+    screen: Screen | None
+    kept: list[pd.DataFrame] = field(default_factory=list)
+    set_aside: list[pd.DataFrame] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.rows += len(frame)
+        if self.screen is not None:
+            frame, aside = self.screen(frame)
+            self.set_aside.append(aside)
+        if len(frame) or not self.kept:  # an empty first block keeps the frame's columns and types
+            self.kept.append(frame)
+
+    def read(self, warnings: list[str], dialect: dict) -> FileRead:
+        frame = self.kept[0] if len(self.kept) == 1 else pd.concat(self.kept, ignore_index=True)
+        aside = pd.concat(self.set_aside, ignore_index=True) if self.screen is not None else None
+        return FileRead(frame, self.rows, None, warnings, dialect, aside)
 
 
 def empty_frame(extract: Extract) -> pd.DataFrame:
@@ -84,25 +118,6 @@ def empty_frame(extract: Extract) -> pd.DataFrame:
         **{RAW_COLUMN: pd.Series(dtype="string"), PARSE_ERRORS_COLUMN: pd.Series(dtype="string")},
     )
     return pd.DataFrame(columns)
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name): UTF-8 with or without BOM, else Windows-1252."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
-        raise UnreadableFile(NUL_BYTES)
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            raise UnreadableFile(_not_utf8_after_bom(exc, exc.start))
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(_not_cp1252(exc.start))
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -194,8 +209,10 @@ def _join_names(masks: dict[str, pd.Series], index: pd.Index) -> pd.Series:
 
 @dataclass
 class _Records:
-    """Where the CSV records are: physical start lines, field counts, blank and cut-off records."""
+    """Where the CSV records are: byte offsets (fast path only), physical start lines, field
+    counts, blank and cut-off records."""
 
+    starts: np.ndarray | None
     lines: np.ndarray
     fields: np.ndarray
     blank: np.ndarray
@@ -232,7 +249,7 @@ def locate_records(body: bytes, delimiter: str) -> _Records | None:
     owner = np.searchsorted(stops, delimiters, side="left")
     fields = np.bincount(owner, minlength=len(starts))[: len(starts)] + 1
     lines = np.searchsorted(newlines, starts, side="left") + 1
-    return _Records(lines, fields, content <= 0, terminated)
+    return _Records(starts, lines, fields, content <= 0, terminated)
 
 
 def _split_fields(body: bytes, encoding: str, delimiter: str, width: int, kept: int) -> pd.DataFrame:
@@ -295,50 +312,107 @@ def _records_with_csv_module(text: str, delimiter: str) -> tuple[pd.DataFrame, _
     except csv.Error:
         cut_in_quotes = True
     split = pd.DataFrame(rows, columns=range(max(max(len(r) for r in rows), 1)), dtype="string")
-    records = _Records(np.array(lines), np.maximum(counts, 1), counts == 0, terminated, cut_in_quotes)
+    records = _Records(None, np.array(lines), np.maximum(counts, 1), counts == 0, terminated, cut_in_quotes)
     return split, records
 
 
-def _split_records(body: bytes, encoding: str, delimiter: str) -> tuple[pd.DataFrame, _Records]:
-    """Fields of every record (header first) and where each record is, fast path first."""
-    records = locate_records(body, delimiter)
-    if records is not None:
+class _CarefulPath(Exception):
+    """pandas' C parser does not see the records ``locate_records`` found (quotes that pair up
+    but not as fields): the file is read again with the csv module."""
+
+
+CSV_BLOCK_RECORDS = 200_000
+"""Records of a CSV file split, typed and screened at a time: their fields, raw text and typed
+columns are the reader's working memory besides the file's bytes and the rows it keeps."""
+
+
+@dataclass
+class _CsvFile:
+    """A CSV file's records located and its header read; data records are split into fields a
+    block at a time (``rows``), so no all-fields copy of a large file is ever held."""
+
+    body: bytes
+    encoding: str
+    delimiter: str
+    records: _Records
+    headers: list[str]
+    columns: list[str]  # the headers, then the extra fields of ragged rows (``MAX_EXTRA_FIELDS``)
+    broken: np.ndarray  # per record, the header's included: wrong number of fields, or truncated
+    warnings: list[str]
+    split: pd.DataFrame | None  # careful path: every record's fields, split in one go
+
+    @classmethod
+    def locate(cls, body: bytes, encoding: str, rel: str, dialect: dict, careful: bool = False) -> "_CsvFile":
+        first_newline = body.find(b"\n")
+        delimiter = sniff_delimiter(body[: first_newline if first_newline >= 0 else len(body)].decode(encoding))
+        dialect.update(delimiter=delimiter, line_end="CRLF" if b"\r\n" in body else "LF")
+        records = None if careful else locate_records(body, delimiter)
+        split = None
+        if records is None:
+            split, records = _records_with_csv_module(body.decode(encoding), delimiter)
+        width = int(records.fields[0])
+        found = cls(body, encoding, delimiter, records, [], [], records.fields != width, [], split)
+        found.broken[0] = False
+        header = found.fields(0, 1, min(int(records.fields.max()), width + MAX_EXTRA_FIELDS))
+        found.headers = _unique_names([str(h).strip() for h in header.iloc[0, :width]])
+        found.columns = found.headers + [f"_extra_{i}" for i in range(1, header.shape[1] - width + 1)]
+        found._mark_truncated_and_ragged(rel)
+        return found
+
+    def _mark_truncated_and_ragged(self, rel: str) -> None:
+        data = np.flatnonzero(~self.records.blank[1:]) + 1  # the data records, blank lines left out
+        if not len(data):
+            return
+        lines = self.records.lines[data]
+        last = data[-1]
+        truncated = self.records.cut_in_quotes or (bool(self.broken[last]) and not self.records.terminated[last])
+        if truncated:
+            self.broken[last] = True
+            why = "unterminated quote" if self.records.cut_in_quotes else "too few fields"
+            self.warnings.append(f"{rel}: line {int(lines[-1])}: truncated last line ({why}), quarantined")
+        broken = self.broken[data]
+        ragged = lines[:-1][broken[:-1]] if truncated else lines[broken]
+        if len(ragged):
+            shown = ", ".join(str(int(n)) for n in ragged[:10])
+            self.warnings.append(
+                f"{rel}: {len(ragged)} row(s) with a wrong number of fields, quarantined (lines {shown})"
+            )
+
+    @property
+    def data_records(self) -> int:
+        return int(np.count_nonzero(~self.records.blank[1:]))
+
+    def fields(self, first: int, stop: int, width: int | None = None) -> pd.DataFrame:
+        """Fields of records [first, stop) as text, one column per field of the widest record."""
+        if self.split is not None:
+            return self.split.iloc[first:stop]
+        width = len(self.columns) if width is None else width
+        if stop <= first:
+            return pd.DataFrame(columns=range(width), dtype=str)
+        starts = self.records.starts
+        end = int(starts[stop]) if stop < len(starts) else len(self.body)
+        widest = int(self.records.fields[first:stop].max())
         try:
-            kept = int(records.fields[0]) + MAX_EXTRA_FIELDS
-            split = _split_fields(body, encoding, delimiter, int(records.fields.max()), kept)
-            if len(split) == len(records.lines):
-                return split, records
+            fields = _split_fields(self.body[int(starts[first]) : end], self.encoding, self.delimiter, widest, width)
         except pd.errors.ParserError:
-            pass  # the careful path below reads it
-    return _records_with_csv_module(body.decode(encoding), delimiter)
+            raise _CarefulPath from None
+        if len(fields) != stop - first:
+            raise _CarefulPath
+        fields = fields.reindex(columns=range(width))
+        counts = self.records.fields[first:stop]
+        for column in range(int(counts.min()), width):  # a field the record lacks is null, not empty
+            fields[column] = fields[column].mask(counts <= column)
+        return fields
 
-
-def _parse_csv(body: bytes, encoding: str, rel: str, warnings: list[str], dialect: dict) -> _Rows:
-    delimiter = sniff_delimiter(body.split(b"\n", 1)[0].decode(encoding))
-    dialect.update(delimiter=delimiter, line_end="CRLF" if b"\r\n" in body else "LF")
-    split, records = _split_records(body, encoding, delimiter)
-    width = int(records.fields[0])
-    headers = _unique_names([str(h).strip() for h in split.iloc[0, :width]])
-    extras = [f"_extra_{i}" for i in range(1, split.shape[1] - width + 1)]
-    keep = ~records.blank[1:]
-    data = split.iloc[1:].set_axis(headers + extras, axis=1).loc[keep]
-    lines = records.lines[1:][keep]
-    broken = records.fields[1:][keep] != width
-    truncated = len(broken) > 0 and (
-        records.cut_in_quotes or (bool(broken[-1]) and not records.terminated[1:][keep][-1])
-    )
-    if truncated:
-        broken[-1] = True
-        why = "unterminated quote" if records.cut_in_quotes else "too few fields"
-        warnings.append(f"{rel}: line {int(lines[-1])}: truncated last line ({why}), quarantined")
-    ragged = lines[:-1][broken[:-1]] if truncated else lines[broken]
-    if len(ragged):
-        shown = ", ".join(str(int(n)) for n in ragged[:10])
-        warnings.append(f"{rel}: {len(ragged)} row(s) with a wrong number of fields, quarantined (lines {shown})")
-    values: dict[str, pd.Series] = {}
-    for name in headers:  # per column
-        values.setdefault(_header_key(name), data[name])
-    return _Rows(values, lines, _raw_json(data), np.asarray(broken, dtype=bool), headers, delimiter == ";")
+    def rows(self, first: int, stop: int) -> _Rows:
+        """Data records [first, stop) (the header is record 0), blank lines left out."""
+        keep = ~self.records.blank[first:stop]
+        data = self.fields(first, stop).set_axis(self.columns, axis=1).loc[keep]
+        values: dict[str, pd.Series] = {}
+        for name in self.headers:  # per column
+            values.setdefault(_header_key(name), data[name])
+        lines, broken = self.records.lines[first:stop][keep], self.broken[first:stop][keep]
+        return _Rows(values, lines, _raw_json(data), np.asarray(broken, dtype=bool), self.headers, self.delimiter == ";")
 
 
 JSON_ROW = re.compile(r"in row (\d+)")
@@ -633,7 +707,7 @@ def _merge_paths(paths: list[str], new: list[str]) -> None:
 class _JsonlBlocks:
     """A JSON-lines file typed block by block, and the file-level accounting of its blocks."""
 
-    frames: list[pd.DataFrame] = field(default_factory=list)
+    typed: _Screened
     headers: list[str] = field(default_factory=list)
     malformed: int = 0
     first_malformed: list[int] = field(default_factory=list)  # the line numbers the warning shows
@@ -641,9 +715,11 @@ class _JsonlBlocks:
     all_broken: bool = True
 
     @classmethod
-    def read(cls, handle: BinaryIO, encoding: str, extract: Extract, rel: str, drop_date: date) -> "_JsonlBlocks":
-        """Each block parsed and typed before the next is read: no all-text copy of the file."""
-        blocks = cls()
+    def read(
+        cls, handle: BinaryIO, encoding: str, extract: Extract, rel: str, drop_date: date, screen: Screen | None
+    ) -> "_JsonlBlocks":
+        """Each block parsed, typed and screened before the next is read: no all-text copy of the file."""
+        blocks = cls(_Screened(screen))
         time_fields = _time_fields(extract)
         lines_before = 0
         for utf8, blank in _utf8_blocks(handle, encoding):  # per block of JSONL_BLOCK_BYTES
@@ -654,8 +730,7 @@ class _JsonlBlocks:
         return blocks
 
     def add(self, rows: _Rows, frame: pd.DataFrame, blank: bool) -> None:
-        if len(frame) or not self.frames:
-            self.frames.append(frame)
+        self.typed.add(frame)
         malformed = rows.lines[rows.broken]
         self.malformed += len(malformed)
         self.first_malformed += [int(n) for n in malformed[: max(0, 10 - len(self.first_malformed))]]
@@ -665,8 +740,8 @@ class _JsonlBlocks:
 
 
 def _read_jsonl(
-    path: Path, extract: Extract, rel: str, drop_date: date, warnings: list[str], dialect: dict
-) -> pd.DataFrame | None:
+    path: Path, extract: Extract, rel: str, drop_date: date, warnings: list[str], dialect: dict, screen: Screen | None
+) -> _Screened | None:
     """The typed frame of a JSON-lines file read block by block (None: nothing but whitespace)."""
     with path.open("rb") as handle:
         head = handle.read(len(codecs.BOM_UTF8))
@@ -674,12 +749,12 @@ def _read_jsonl(
             raise UnreadableFile(NUL_BYTES)
         encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
         try:
-            blocks = _JsonlBlocks.read(handle, encoding, extract, rel, drop_date)
+            blocks = _JsonlBlocks.read(handle, encoding, extract, rel, drop_date, screen)
         except _NotUtf8:
             blocks = None  # read again below, once the blocks typed as UTF-8 are freed
         if blocks is None:
             encoding = "cp1252"
-            blocks = _JsonlBlocks.read(handle, encoding, extract, rel, drop_date)
+            blocks = _JsonlBlocks.read(handle, encoding, extract, rel, drop_date, screen)
     dialect["encoding"] = encoding
     if blocks.blank:
         return None
@@ -688,39 +763,91 @@ def _read_jsonl(
         warnings.append(f"{rel}: {blocks.malformed} malformed JSON line(s), quarantined (lines {shown})")
     if not blocks.all_broken:  # all-malformed JSON: quarantine, not reject
         _check_columns(extract, blocks.headers, rel, warnings)
-    return pd.concat(blocks.frames, ignore_index=True)
+    return blocks.typed
 
 
 def _read_csv(
-    path: Path, extract: Extract, rel: str, drop_date: date, warnings: list[str], dialect: dict
-) -> pd.DataFrame | None:
-    """The typed frame of a CSV file, read whole (None: nothing but whitespace)."""
+    path: Path, extract: Extract, rel: str, drop_date: date, warnings: list[str], dialect: dict, screen: Screen | None
+) -> _Screened | None:
+    """The typed rows of a CSV file, ``CSV_BLOCK_RECORDS`` at a time (None: nothing but whitespace)."""
     data = path.read_bytes()
-    text, encoding = decode(data)
+    encoding, blank = _checked_encoding(data)
     dialect["encoding"] = encoding
-    if not text.strip():
+    if blank:
         return None
     body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
-    rows = _parse_csv(body, "utf-8" if encoding == "utf-8-sig" else encoding, rel, warnings, dialect)
-    if len(rows.lines) == 0:
-        warnings.append(f"{rel}: header only, 0 rows")
-    _check_columns(extract, rows.headers, rel, warnings)
-    return _typed_frame(extract, rows, rel, drop_date)
+    del data
+    encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    try:
+        return _typed_csv(_CsvFile.locate(body, encoding, rel, dialect), extract, rel, drop_date, warnings, screen)
+    except _CarefulPath:
+        careful = _CsvFile.locate(body, encoding, rel, dialect, careful=True)
+        return _typed_csv(careful, extract, rel, drop_date, warnings, screen)
 
 
-def read_extract_file(path: Path, extract: Extract, landing_dir: Path, drop_date: date) -> FileRead:
-    """Reads one landing file into the canonical frame of ``extract``; never raises on content."""
+def _typed_csv(
+    found: _CsvFile, extract: Extract, rel: str, drop_date: date, warnings: list[str], screen: Screen | None
+) -> _Screened:
+    """Typed and screened block by block; the warnings count only once every block was split."""
+    notes = list(found.warnings)
+    if not found.data_records:
+        notes.append(f"{rel}: header only, 0 rows")
+    _check_columns(extract, found.headers, rel, notes)
+    typed = _Screened(screen)
+    records = len(found.records.lines)
+    for first in range(1, max(records, 2), CSV_BLOCK_RECORDS):  # per block of records
+        typed.add(_typed_frame(extract, found.rows(first, min(first + CSV_BLOCK_RECORDS, records)), rel, drop_date))
+    warnings.extend(notes)
+    return typed
+
+
+def _checked_encoding(data: bytes) -> tuple[str, bool]:
+    """(encoding, whether nothing but whitespace): UTF-8 with or without BOM, else Windows-1252,
+    checked a block at a time so no decoded copy of the file is ever held."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnreadableFile(NUL_BYTES)
+    encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        return encoding, _only_whitespace(data, encoding)
+    except _NotUtf8:
+        return "cp1252", _only_whitespace(data, "cp1252")
+
+
+def _only_whitespace(data: bytes, encoding: str) -> bool:
+    """Decodes every block (raising as ``_utf8_blocks`` does), not only up to the first text."""
+    blank = True
+    for _, block_blank in _utf8_blocks(io.BytesIO(data), encoding):
+        blank &= block_blank
+    return blank
+
+
+def read_extract_file(
+    path: Path, extract: Extract, landing_dir: Path, drop_date: date, screen: Screen | None = None
+) -> FileRead:
+    """Reads one landing file into the canonical frame of ``extract``; never raises on content.
+
+    With ``screen``, the rows are screened block by block as they are typed (see the module
+    docstring); a file that turns out unusable discards what was screened.
+    """
     rel = Path(path).relative_to(landing_dir).as_posix()
     warnings: list[str] = []
     dialect: dict = {}
     read = _read_jsonl if extract.fmt == "jsonl" else _read_csv
     try:
-        frame = read(Path(path), extract, rel, drop_date, warnings, dialect)
+        typed = read(Path(path), extract, rel, drop_date, warnings, dialect, screen)
     except UnreadableFile as exc:
-        return FileRead(empty_frame(extract), 0, f"{rel}: {exc}", warnings, dialect)
+        return _no_rows(extract, screen, f"{rel}: {exc}", warnings, dialect)
     except OSError as exc:
-        return FileRead(empty_frame(extract), 0, f"{rel}: cannot be read ({exc.strerror})", warnings, dialect)
-    if frame is None:
+        return _no_rows(extract, screen, f"{rel}: cannot be read ({exc.strerror})", warnings, dialect)
+    if typed is None:
         warnings.append(f"{rel}: empty file, 0 rows")
-        return FileRead(empty_frame(extract), 0, None, warnings, dialect)
-    return FileRead(frame, len(frame), None, warnings, dialect)
+        return _no_rows(extract, screen, None, warnings, dialect)
+    return typed.read(warnings, dialect)
+
+
+def _no_rows(extract: Extract, screen: Screen | None, error: str | None, warnings: list[str], dialect: dict) -> FileRead:
+    typed = _Screened(screen)
+    typed.add(empty_frame(extract))
+    read = typed.read(warnings, dialect)
+    read.error = error
+    return read

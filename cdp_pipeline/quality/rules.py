@@ -372,5 +372,11 @@ def split_valid_rows(extract: Extract, frame: pd.DataFrame) -> tuple[pd.DataFram
     reasons = failure_reasons(failures[bad]) if bad.any() else pd.Series(dtype="string")
     quarantined = quarantine_rows(extract, frame[bad], reasons)
     internal = [c for c in (RAW_COLUMN, PARSE_ERRORS_COLUMN) if c in frame.columns]
-    accepted = frame.drop(columns=internal).loc[~bad]  # the raw text is not copied for the good rows
-    return accepted, quarantined
+    accepted = frame.drop(columns=internal)  # the raw text is not copied for the good rows
+    return (accepted.loc[~bad] if bad.any() else accepted), quarantined
+
+
+def judged_row_by_row(extract: Extract) -> bool:
+    """Whether every rule judges a row on that row alone, so a file may be split block by block
+    (``same_within_group`` compares the rows of a group, which may straddle blocks)."""
+    return all(rule.check != "same_within_group" for rule in rules_for(extract))

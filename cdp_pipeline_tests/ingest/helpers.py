@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 CONTACTS_HEADER = "Record ID,First Name,Last Name,Email,Marketing Email Opt-In,Date of Birth\n"
 
 
@@ -22,3 +24,14 @@ def write_drop(landing: Path, source: str, day: str, files: dict[str, str | byte
 def contacts_csv(record_ids: range | list[int]) -> str:
     rows = "".join(f"{i},First{i},Last{i},p{i}@example.com,Yes,1980-01-01\n" for i in record_ids)
     return CONTACTS_HEADER + rows
+
+
+def assert_same_read(read, expected) -> None:
+    """Two ``FileRead``s agree on rows, accounting, warnings and dialect."""
+    pd.testing.assert_frame_equal(read.frame, expected.frame, check_exact=True)
+    assert (read.rows_read, read.error, read.warnings, read.dialect) == (
+        expected.rows_read,
+        expected.error,
+        expected.warnings,
+        expected.dialect,
+    )

@@ -3,11 +3,11 @@
 import json
 from datetime import date
 
-import pandas as pd
 import pytest
 
 from cdp_pipeline.extracts import STORE_WEB_EVENTS
 from cdp_pipeline.ingest import readers
+from cdp_pipeline_tests.ingest.helpers import assert_same_read
 
 DAY = date(2026, 11, 2)
 TINY = 64  # bytes: shorter than one event line, so every line boundary is a block boundary
@@ -25,16 +25,6 @@ def read(tmp_path, content: bytes, block_bytes: int, name: str = "web_events.jso
 def event(i: int, **fields) -> str:
     fields = {"messageId": f"m{i}", "type": "page", "timestamp": "2026-11-02T10:00:00Z", **fields}
     return json.dumps(fields, ensure_ascii=False)
-
-
-def assert_same_read(tiny, whole):
-    pd.testing.assert_frame_equal(tiny.frame, whole.frame, check_exact=True)
-    assert (tiny.rows_read, tiny.error, tiny.warnings, tiny.dialect) == (
-        whole.rows_read,
-        whole.error,
-        whole.warnings,
-        whole.dialect,
-    )
 
 
 def test_a_file_read_in_tiny_blocks_gives_the_same_frame_line_numbers_and_warnings_as_one_read(tmp_path):
