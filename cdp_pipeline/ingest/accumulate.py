@@ -281,7 +281,7 @@ def ingest_extract(
 
 def _appended(start: pd.DataFrame, new_parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The table with the new rows after it; a lone piece is not copied (a first build)."""
-    pieces = [start] if not len(start) and not new_parts else [p for p in (start, *new_parts) if len(p)]
+    pieces = [piece for piece in (start, *new_parts) if len(piece)] or [start]
     return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
 
 

@@ -10,8 +10,9 @@ and delimiters outside quotes separate records and fields) so every row knows th
 it starts on, even when quoted fields hold newlines; pandas' C parser then splits the fields
 of ``CSV_BLOCK_RECORDS`` records at a time, each block typed before the next is split. Only a
 file whose quotes do not pair up (a stray quote, a line cut inside quotes) is read row by row
-with the csv module. A field a ragged row lacks is null in its raw text, wherever the blocks fall. JSON lines go through pyarrow's C++ reader a block of whole lines at a
-time (``JSONL_BLOCK_BYTES``), each block typed before the next is read, so a large file costs its
+with the csv module. A field a ragged row lacks is null in its raw text, wherever the blocks
+fall. JSON lines go through pyarrow's C++ reader a block of whole lines at a time
+(``JSONL_BLOCK_BYTES``), each block typed before the next is read, so a large file costs its
 frame plus one block of working memory, not several copies of the file.
 
 A caller may pass a ``screen`` (the row rules' split into accepted and quarantined rows): each
