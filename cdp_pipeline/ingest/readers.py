@@ -413,7 +413,8 @@ class _CsvFile:
         for name in self.headers:  # per column
             values.setdefault(_header_key(name), data[name])
         lines, broken = self.records.lines[first:stop][keep], self.broken[first:stop][keep]
-        return _Rows(values, lines, _raw_json(data), np.asarray(broken, dtype=bool), self.headers, self.delimiter == ";")
+        broken = np.asarray(broken, dtype=bool)
+        return _Rows(values, lines, _raw_json(data), broken, self.headers, self.delimiter == ";")
 
 
 JSON_ROW = re.compile(r"in row (\d+)")
@@ -846,7 +847,9 @@ def read_extract_file(
     return typed.read(warnings, dialect)
 
 
-def _no_rows(extract: Extract, screen: Screen | None, error: str | None, warnings: list[str], dialect: dict) -> FileRead:
+def _no_rows(
+    extract: Extract, screen: Screen | None, error: str | None, warnings: list[str], dialect: dict
+) -> FileRead:
     typed = _Screened(screen)
     typed.add(empty_frame(extract))
     read = typed.read(warnings, dialect)

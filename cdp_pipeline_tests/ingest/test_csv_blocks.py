@@ -62,7 +62,7 @@ def test_a_file_split_in_small_blocks_reads_as_one_block_does(tmp_path, block_re
 
 
 def test_a_field_a_row_lacks_is_null_in_its_raw_text_wherever_the_blocks_fall(tmp_path):
-    content = ("Request ID,Email,Requested At\n" "R1,a@example.com,2026-11-02T10:00:00Z,x,y\n" "R2,b@example.com\n").encode()
+    content = b"Request ID,Email,Requested At\nR1,a@example.com,2026-11-02T10:00:00Z,x,y\nR2,b@example.com\n"
 
     for block_records in (1, 10):
         read_back = read(tmp_path, content, block_records, extract=ERASURE_REQUESTS)
