@@ -93,10 +93,10 @@ class _Screened:
         if len(frame) or not self.kept:  # an empty first block keeps the frame's columns and types
             self.kept.append(frame)
 
-    def read(self, warnings: list[str], dialect: dict) -> FileRead:
+    def read(self, warnings: list[str], dialect: dict, error: str | None = None) -> FileRead:
         frame = self.kept[0] if len(self.kept) == 1 else pd.concat(self.kept, ignore_index=True)
         aside = pd.concat(self.set_aside, ignore_index=True) if self.screen is not None else None
-        return FileRead(frame, self.rows, None, warnings, dialect, aside)
+        return FileRead(frame, self.rows, error, warnings, dialect, aside)
 
 
 def empty_frame(extract: Extract) -> pd.DataFrame:
@@ -413,7 +413,6 @@ class _CsvFile:
         for name in self.headers:  # per column
             values.setdefault(_header_key(name), data[name])
         lines, broken = self.records.lines[first:stop][keep], self.broken[first:stop][keep]
-        broken = np.asarray(broken, dtype=bool)
         return _Rows(values, lines, _raw_json(data), broken, self.headers, self.delimiter == ";")
 
 
@@ -852,6 +851,4 @@ def _no_rows(
 ) -> FileRead:
     typed = _Screened(screen)
     typed.add(empty_frame(extract))
-    read = typed.read(warnings, dialect)
-    read.error = error
-    return read
+    return typed.read(warnings, dialect, error)
