@@ -194,10 +194,19 @@ def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], i
     removed = {}
     for name, mask in masks.items():
         if mask.any():
-            store.replace_table(name, frames[name][~mask].reset_index(drop=True))
+            remove_stored_rows(store, name, mask)
             removed[name] = int(mask.sum())
         store.forget_earlier_versions(name)
     return Purge(removed, erased.record_keys)
+
+
+def remove_stored_rows(store: "StateStore", name: str, mask: np.ndarray) -> None:
+    """Rewrites an extract's stored table without the rows ``mask`` marks. The table is read
+    whole from the store: the frames erasure judges by may hold only the columns it reads."""
+    table, _ = store.load(name)
+    if table is None or len(table) != len(mask):
+        raise RuntimeError(f"the stored {name} table is not the one this run read: run the job again")
+    store.replace_table(name, table[~mask].reset_index(drop=True))
 
 
 RECORD_HASH_COLUMN = "record_key_hash"
@@ -215,11 +224,9 @@ def erased_record_hashes(record_keys: Iterable[str]) -> set[str]:
     return set(_sha256(keys[keys.str.startswith(prefixes).fillna(False)]))
 
 
-def without_erased_records(frames: Mapping[str, pd.DataFrame], record_hashes: set[str]):
-    """The frames without the snapshot rows whose record key hashes to an erased record, and
-    how many rows went per frame: dropped before resolution, so a night whose only erased rows
-    are re-deliveries sees exactly what an uninterrupted run would, and resolves once."""
-    tables, removed = dict(frames), {}
+def erased_record_rows(frames: Mapping[str, pd.DataFrame], record_hashes: set[str]) -> dict[str, np.ndarray]:
+    """Per snapshot frame holding any, a mask of the rows whose record key hashes to an erased record."""
+    masks = {}
     for name, (source, column) in RECORD_KEYS.items():
         frame = frames.get(name)
         if not record_hashes or frame is None or frame.empty:
@@ -227,9 +234,21 @@ def without_erased_records(frames: Mapping[str, pd.DataFrame], record_hashes: se
         hit = _sha256(source + ":" + frame[column].astype("string").str.strip()).isin(record_hashes)
         hit = hit.fillna(False).to_numpy(bool)
         if hit.any():
-            tables[name] = frame[~hit].reset_index(drop=True)
-            removed[name] = int(hit.sum())
-    return tables, removed
+            masks[name] = hit
+    return masks
+
+
+def without_erased_records(frames: Mapping[str, pd.DataFrame], record_hashes: set[str]):
+    """The frames without the snapshot rows whose record key hashes to an erased record, and
+    how many rows went per frame: dropped before resolution, so a night whose only erased rows
+    are re-deliveries sees exactly what an uninterrupted run would, and resolves once."""
+    return _without_rows(frames, erased_record_rows(frames, record_hashes))
+
+
+def _without_rows(frames: Mapping[str, pd.DataFrame], masks: Mapping[str, np.ndarray]):
+    tables = {name: frame[~masks[name]].reset_index(drop=True) if name in masks else frame
+              for name, frame in frames.items()}
+    return tables, {name: int(mask.sum()) for name, mask in masks.items()}
 
 
 LEDGER_FILE = "erasure_ledger.parquet"
@@ -275,11 +294,11 @@ class ErasureState:
     def drop_redelivered(self, frames: Mapping[str, pd.DataFrame]):
         """The frames without the snapshot rows of records erased in an earlier run, removed
         from the stored state too, and how many rows went per frame (before resolution)."""
-        tables, removed = without_erased_records(frames, self._erased_record_hashes())
-        for name in removed:
-            self.store.replace_table(name, tables[name])
+        masks = erased_record_rows(frames, self._erased_record_hashes())
+        for name, mask in masks.items():
+            remove_stored_rows(self.store, name, mask)
             self.store.forget_earlier_versions(name)
-        return tables, removed
+        return _without_rows(frames, masks)
 
     def purge(self, frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
               found_in: "IdentityResolution | None", previous_identity_map: pd.DataFrame | None,

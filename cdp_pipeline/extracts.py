@@ -55,6 +55,12 @@ class Extract:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def data_columns(self) -> list[str]:
+        """The accumulated table's columns but the bookkeeping ones: the extract's own, then a
+        natural-key column derived when reading (a webinar registration's ``email_key``)."""
+        return self.column_names + [key for key in self.natural_key if key not in self.column_names]
+
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 

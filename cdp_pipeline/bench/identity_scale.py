@@ -4,8 +4,8 @@
 
 Generates the drops with ``cdp synth`` (kept for the next call), ingests the identity sources
 into a state folder as the ingest assets do (readers, row rules, duplicate keys; no GX
-report), then, in a fresh process, loads the frames (of the two event extracts only the
-columns identity reads) and times ``resolve_identities``: wall and CPU seconds, the process's
+report), then, in a fresh process, loads the frames (only the columns identity reads, as
+the asset does) and times ``resolve_identities``: wall and CPU seconds, the process's
 peak memory and what it held before resolution began, and the pairwise and B-cubed quality
 against the generator's truth. Each phase runs in its own process, so each peak is its own.
 Writes ``<out>/identity_<persons>.json``.
@@ -66,12 +66,11 @@ def ingest(extract_name: str, workdir: Path) -> dict:
 def resolve(workdir: Path) -> dict:
     from cdp_pipeline.identity import read_truth_records, resolve_identities
     from cdp_pipeline.identity.evaluate import pairwise_scores
-    from cdp_pipeline.identity.records import EVENT_COLUMNS
+    from cdp_pipeline.identity.records import SOURCE_COLUMNS
     from cdp_pipeline.ingest.state import StateStore
 
     store = StateStore(workdir / "state")
-    frames = {name: store.load(name, columns=list(EVENT_COLUMNS[name]) if name in EVENT_COLUMNS else None)[0]
-              for name in IDENTITY_SOURCES}
+    frames = {name: store.load(name, columns=list(SOURCE_COLUMNS[name]))[0] for name in IDENTITY_SOURCES}
     resolution, cost = _measured(lambda: resolve_identities(frames))
     scores = pairwise_scores(resolution.identity_map, read_truth_records(workdir / "truth"))
     return {"records": len(resolution.records), "persons": int(resolution.identity_map["person_id"].nunique()),

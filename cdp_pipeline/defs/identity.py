@@ -10,7 +10,9 @@ import pandas as pd
 from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import StateResource, WarehouseResource
-from cdp_pipeline.extracts import BOOKKEEPING_COLUMNS
+from cdp_pipeline.defs.step_outputs import COLUMNS
+from cdp_pipeline.extracts import EXTRACTS_BY_NAME
+from cdp_pipeline.identity.records import SOURCE_COLUMNS
 
 IDENTITY_SOURCES = (
     "crm_contacts",
@@ -55,7 +57,10 @@ def _of_known_persons(frame: pd.DataFrame) -> pd.DataFrame:
     group_name="identity",
     kinds={"pandas", "scipy"},
     owners=OWNERS,
-    ins={**{name: dg.AssetIn(name) for name in IDENTITY_SOURCES}, "erasure_requests": dg.AssetIn()},
+    ins={
+        **{name: dg.AssetIn(name, metadata={COLUMNS: list(SOURCE_COLUMNS[name])}) for name in IDENTITY_SOURCES},
+        "erasure_requests": dg.AssetIn(metadata={COLUMNS: ["email"]}),
+    },
     description=(
         "Links every identity record (CRM contact, webinar registration, store account, order, "
         "browser cookie) to a person: deterministic links on shared identifiers, Fellegi–Sunter "
@@ -128,7 +133,10 @@ def identity_map(identity_resolution) -> dg.Output:
     owners=OWNERS,
     ins={
         "identity_resolution": dg.AssetIn(),
-        **{name: dg.AssetIn(name) for name in IDENTITY_SOURCES},
+        # Where a row came from (file, line, drop) stays in the state tables; models and segments
+        # never read it, and it is a fifth of what this asset hands on.
+        **{name: dg.AssetIn(name, metadata={COLUMNS: EXTRACTS_BY_NAME[name].data_columns})
+           for name in IDENTITY_SOURCES},
         "landing_drops": dg.AssetIn(),
     },
     description=(
@@ -142,10 +150,7 @@ def person_activity(identity_resolution, landing_drops, **sources: IngestedExtra
     from cdp_pipeline.identity.attach import attribute_events
     from cdp_pipeline.models.human_engagement import flag_machine_engagement
 
-    # Where a row came from (file, line, drop) stays in the state tables; models and segments
-    # never read it, and it is a fifth of what this asset hands on.
-    tables = {name: extract.table.drop(columns=list(BOOKKEEPING_COLUMNS), errors="ignore")
-              for name, extract in sources.items()}
+    tables = {name: extract.table for name, extract in sources.items()}
     attributed = attribute_events(identity_resolution, tables)
     identity = identity_resolution.identity_map
     known = {name: frame[frame["person_id"].notna()] for name, frame in attributed.items()}

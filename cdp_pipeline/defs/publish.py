@@ -8,6 +8,7 @@ from cdp_pipeline.defs.common import OWNERS
 from cdp_pipeline.defs.metadata import json_metadata
 from cdp_pipeline.defs.resources import WAREHOUSE_RETRY_POLICY, WarehouseResource
 from cdp_pipeline.defs.resources import StateResource
+from cdp_pipeline.defs.step_outputs import COLUMNS
 
 PERSON_TABLES = ("identity_map", "profiles", "profile_emails", "engagement_scores", "send_times")
 
@@ -40,7 +41,7 @@ def email_segments_are_consent_safe(
 @dg.asset_check(
     asset="identity_map",
     blocking=True,
-    additional_ins={"profile_emails": dg.AssetIn(), "erasure_requests": dg.AssetIn()},
+    additional_ins={"profile_emails": dg.AssetIn(), "erasure_requests": dg.AssetIn(metadata={COLUMNS: ["email"]})},
     description="No person an erasure request resolves to is left in the identity map or profiles.",
 )
 def erased_persons_are_absent(

@@ -7,9 +7,11 @@ import pandas as pd
 from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import StateResource
+from cdp_pipeline.defs.step_outputs import COLUMNS
 from cdp_pipeline.extracts import ALL_EXTRACTS
 
-INGEST_INS = {e.name: dg.AssetIn(e.name) for e in ALL_EXTRACTS}
+INGEST_INS = {e.name: dg.AssetIn(e.name, metadata={COLUMNS: []}) for e in ALL_EXTRACTS}
+"""Every ingest asset's rejects and validation, without its table."""
 QUARANTINE_FILE = "quarantine.parquet"
 
 

@@ -1,11 +1,12 @@
 """What a nightly run leaves behind in ``DAGSTER_HOME``.
 
-The ingest assets' pickled outputs hold the rows as they were delivered, an erased person's
+The ingest assets' stored outputs hold the rows as they were delivered, an erased person's
 included (a snapshot delivers them again every night until identity resolution drops them).
-The state folder is their lasting, purged copy, so once a run has succeeded those pickles are
+The state folder is their lasting, purged copy, so once a run has succeeded those outputs are
 deleted. Failed runs keep them, so a re-execution from the failed step still finds its inputs.
 """
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -20,9 +21,10 @@ def scrub_raw_step_outputs(instance: dg.DagsterInstance) -> list[str]:
     storage = Path(instance.storage_directory())
     removed = []
     for name in RAW_OUTPUT_ASSETS:
-        path = storage / name
-        if path.is_file():
-            path.unlink()
+        folders = [path for path in (storage / name, storage / f"{name}.previous") if path.is_dir()]
+        for folder in folders:  # ``.previous``: aside while a write was cut off (``step_outputs``)
+            shutil.rmtree(folder)
+        if folders:
             removed.append(name)
     return removed
 
@@ -35,7 +37,7 @@ def build_output_scrubber(job) -> dg.RunStatusSensorDefinition:
         monitored_jobs=[job],
         name=f"{job.name}_scrub_raw_outputs",
         description=(
-            "After a successful run, deletes the ingest assets' pickled outputs from DAGSTER_HOME: "
+            "After a successful run, deletes the ingest assets' stored outputs from DAGSTER_HOME: "
             "they hold rows as delivered (erased persons' included); the purged state folder keeps them."
         ),
         default_status=dg.DefaultSensorStatus.RUNNING,

@@ -20,12 +20,22 @@ from cdp_pipeline.identity import normalize as nz
 SOURCE_TRUST = {"crm": 5, "store": 4, "webinar": 3, "order": 2, "web": 1}
 
 ENGAGEMENT_EVENTS = ("OPEN", "CLICK")
-EVENT_COLUMNS = {
-    "crm_email_events": ("record_id", "recipient", "event_type", "event_time"),
+SOURCE_COLUMNS = {
+    "crm_contacts": ("record_id", "first_name", "last_name", "email", "additional_emails", "phone", "company_name",
+                     "street_address", "city", "postal_code", "country", "date_of_birth", "time_zone",
+                     "create_date", "last_modified_date"),
+    "webinar_attendees": ("webinar_id", "email_key", "email", "first_name", "last_name", "organization", "country",
+                          "registration_time", "join_time", "webinar_start"),
+    "store_customers": ("customer_id", "first_name", "last_name", "email", "phone", "address1", "city", "zip",
+                        "country_code", "created_at", "updated_at"),
+    "store_orders": ("order_id", "customer_id", "email", "created_at", "billing_name", "billing_street",
+                     "billing_city", "billing_zip", "billing_country"),
     "store_web_events": ("anonymous_id", "user_id", "order_id", "email", "form_email", "first_name", "last_name",
                          "timestamp"),
+    "crm_email_events": ("record_id", "recipient", "event_type", "event_time"),
 }
-"""What ``build_records`` reads of the two large event extracts: all a memory-bound caller need load."""
+"""What ``build_records`` (and the attribution of events, ``attach``) reads of each source: all a
+caller need load. The event extracts are most of the data and identity needs few of their columns."""
 RECORD_COLUMNS = (
     "record_key", "source", "source_record_id", "first_name", "last_name", "first_fold",
     "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",

@@ -1,4 +1,4 @@
-"""A tiny identity-at-scale benchmark: every phase reports, and loading only the event columns
+"""A tiny identity-at-scale benchmark: every phase reports, and loading only the columns
 identity reads changes nothing about the result."""
 
 import json
@@ -10,7 +10,7 @@ import pandas as pd
 from cdp_pipeline.bench.identity_scale import IDENTITY_SOURCES
 from cdp_pipeline.bench.report import render
 from cdp_pipeline.identity import resolve_identities
-from cdp_pipeline.identity.records import EVENT_COLUMNS
+from cdp_pipeline.identity.records import SOURCE_COLUMNS
 from cdp_pipeline.ingest.state import StateStore
 
 
@@ -36,9 +36,11 @@ def test_identity_at_scale_measures_each_phase_and_scores_the_resolution(tmp_pat
     store = StateStore(tmp_path / "identity_work_80" / "state")
     everything = resolve_identities({name: store.load(name)[0] for name in IDENTITY_SOURCES})
     narrowed = resolve_identities({
-        name: store.load(name, columns=list(EVENT_COLUMNS.get(name, ())) or None)[0] for name in IDENTITY_SOURCES
+        name: store.load(name, columns=list(SOURCE_COLUMNS[name]))[0] for name in IDENTITY_SOURCES
     })
     pd.testing.assert_frame_equal(narrowed.identity_map, everything.identity_map)
+    pd.testing.assert_frame_equal(narrowed.records, everything.records)
+    pd.testing.assert_frame_equal(narrowed.record_emails, everything.record_emails)
     assert resolution["records"] == len(everything.records)
 
 

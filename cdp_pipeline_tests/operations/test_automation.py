@@ -182,11 +182,14 @@ def test_schedule_and_sensor_load_into_definitions_with_the_landing_resource(aut
     assert defs.resolve_sensor_def("nightly_job_on_drop").job_name == "nightly_job"
 
 
-def test_a_successful_run_leaves_no_pickled_raw_extract_behind(tmp_path):
+def test_a_successful_run_leaves_no_stored_raw_extract_behind(tmp_path):
     with instance_for_test(temp_dir=str(tmp_path)) as instance:
         storage = Path(instance.storage_directory())
         storage.mkdir(parents=True, exist_ok=True)
-        for name in (*RAW_OUTPUT_ASSETS, "identity_resolution"):
-            (storage / name).write_bytes(b"pickled rows")
+        for name in RAW_OUTPUT_ASSETS:
+            (storage / name).mkdir()
+            (storage / name / "table.arrow").write_bytes(b"raw rows")
+        (storage / f"{RAW_OUTPUT_ASSETS[0]}.previous").mkdir()  # set aside by a write cut off
+        (storage / "identity_resolution").write_bytes(b"pickled resolution")
         assert sorted(scrub_raw_step_outputs(instance)) == sorted(RAW_OUTPUT_ASSETS)
         assert [p.name for p in storage.iterdir()] == ["identity_resolution"]

@@ -74,8 +74,8 @@ def known_traces(before: dict[str, pd.DataFrame], written: pd.Series) -> dict:
 def readable_texts(path: Path) -> list[str]:
     """The file's bytes as text, plus its decoded content for formats that may compress it."""
     texts = [path.read_bytes().decode("utf-8", errors="replace")]
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
+    if path.suffix in (".parquet", ".arrow"):
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_feather(path)
         texts.append(frame.astype("string").to_csv(index=False))
     elif path.read_bytes()[:16] == b"SQLite format 3\x00":
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
@@ -136,7 +136,7 @@ def test_model_validation_labels_of_every_version_forget_the_erased(erasure_scen
         assert not set(pd.read_parquet(path)["person_id"]) & known["persons"], path
 
 
-IO_MANAGER_STORAGE = "storage"  # the step-output IO manager: every step output, pickled
+IO_MANAGER_STORAGE = "storage"  # the step-output IO managers: every step output
 
 
 def test_the_dagster_event_log_metadata_and_compute_logs_hold_no_trace_of_the_erased(erasure_scenario):
@@ -146,7 +146,7 @@ def test_the_dagster_event_log_metadata_and_compute_logs_hold_no_trace_of_the_er
 
 
 def test_stored_step_outputs_hold_no_trace_of_the_erased(erasure_scenario):
-    """The ingest assets' pickles hold rows as delivered; a successful run deletes them."""
+    """The ingest assets' stored tables hold rows as delivered; a successful run deletes them."""
     workdir, known = erasure_scenario
     found = traces_in(workdir / "dagster_home", known["needles"])
     assert [path for path in found if is_pickled_step_output(path)] == []
