@@ -7,7 +7,12 @@ import pandas as pd
 
 from cdp_pipeline.identity.compare import NULL, Coded, address_levels, employer_domain_levels, employer_names_domain
 from cdp_pipeline.identity.clusters import connected_components
-from cdp_pipeline.identity.probabilistic import RecordFeatures, score_candidates
+from cdp_pipeline.identity.probabilistic import (
+    RecordFeatures,
+    candidate_pairs,
+    comparison_columns,
+    score_candidates,
+)
 from cdp_pipeline.identity.records import build_records
 from cdp_pipeline.identity.resolve import ResolutionSettings, identifier_table, deterministic_links
 from cdp_pipeline_tests.identity.test_resolution import crm, person_of, resolve_with_crowd, webinar, with_crowd
@@ -95,3 +100,24 @@ def test_an_employer_named_by_a_work_address_is_evidence_the_rarer_the_company_t
         ("crm:E2", "webinar:W92:lfairweather@acme.com"), ("crm:E2", "webinar:W93:leandro@northwindtraders.co.uk"),
     ])
     assert helix - elsewhere > acme - elsewhere_too > 0
+
+
+def _blocked(rows: list[dict]) -> pd.DataFrame:
+    columns = ["first_canon", "last_fold", "email_norm", "postcode", "employer", "phone", "city"]
+    records = pd.DataFrame(rows, columns=columns).astype("string")
+    return comparison_columns(records.assign(dob=pd.Series(pd.NaT, index=records.index, dtype="datetime64[us]")))
+
+
+def test_blocking_pairs_neighbours_sharing_a_key_once_each_and_only_across_linked_groups():
+    """Five Ana Ruiz share a full name (one block); with a window of 2 each meets her next two
+    neighbours in email order. Records 0 and 1 are already linked (one group): never a candidate.
+    A pair found by two keys (full name, surname + postcode) is listed once."""
+    anas = [{"first_canon": "ana", "last_fold": "ruiz", "email_norm": f"ana{i}@example.test",
+             "postcode": "50003" if i < 2 else None} for i in range(5)]
+    records = _blocked([*anas, {"first_canon": "bo", "last_fold": "lund", "email_norm": "bo@example.test"}])
+
+    everything = candidate_pairs(records, window=2)
+    across = candidate_pairs(records, window=2, group=np.array([0, 0, 1, 2, 3, 4]))
+
+    assert list(zip(everything["a"], everything["b"])) == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]
+    assert list(zip(across["a"], across["b"])) == [(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]
