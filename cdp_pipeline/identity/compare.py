@@ -330,10 +330,25 @@ def email_levels(f, a, b) -> np.ndarray:
     ).astype(np.int8)
 
 
+COMPARE_CHUNK_PAIRS = 2_000_000
+"""Pairs compared at once: a comparison's temporaries (floats, string pairs for Jaro–Winkler)
+cost tens of bytes a pair, and a million persons' blocking finds tens of millions of pairs."""
+
+
+def pair_chunks(n: int) -> list[slice]:
+    """Slices of at most ``COMPARE_CHUNK_PAIRS`` covering ``range(n)`` (one, empty, for none)."""
+    return [slice(start, start + COMPARE_CHUNK_PAIRS) for start in range(0, max(n, 1), COMPARE_CHUNK_PAIRS)]
+
+
 def compare_pairs(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     """Comparison levels (one int8 column per comparison) for the record pairs (a[i], b[i])."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    return pd.concat([_compare_chunk(features, a[part], b[part]) for part in pair_chunks(len(a))],
+                     ignore_index=True)
+
+
+def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({
         "first": first_name_levels(features, a, b),
         "last": last_name_levels(features, a, b),

@@ -29,7 +29,15 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.identity import normalize as nz
-from cdp_pipeline.identity.compare import COMPARISONS, MAX_LEVEL, NULL, Coded, compare_pairs, prepare_features
+from cdp_pipeline.identity.compare import (
+    COMPARISONS,
+    MAX_LEVEL,
+    NULL,
+    Coded,
+    compare_pairs,
+    pair_chunks,
+    prepare_features,
+)
 
 # Agreement at these levels weighs by the shared value's frequency: key -> (comparison, column
 # holding the value, level). An employer named by the other's work address weighs by how many
@@ -207,6 +215,12 @@ def _bayes_factor(weights, m_probs, levels: pd.DataFrame, freqs: ValueFrequencie
                   b: np.ndarray) -> np.ndarray:
     """Sum of level weights (log2) of the pairs (a[i], b[i]); agreement on a value weighs by the
     value's own frequency, and on a full name by the full name's."""
+    return np.concatenate([_bayes_factor_chunk(weights, m_probs, levels.iloc[part], freqs, a[part], b[part])
+                           for part in pair_chunks(len(levels))])
+
+
+def _bayes_factor_chunk(weights, m_probs, levels: pd.DataFrame, freqs: ValueFrequencies, a: np.ndarray,
+                        b: np.ndarray) -> np.ndarray:
     total = np.zeros(len(levels))
     for name in COMPARISONS:
         column = levels[name].to_numpy()
