@@ -136,7 +136,10 @@ def candidate_pairs(records: pd.DataFrame, window: int, group: np.ndarray | None
                 across = group[a] != group[b]
                 a, b = a[across], b[across]
             found.append(np.minimum(a, b) * n + np.maximum(a, b))
-    code = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    code = np.concatenate(found) if found else np.zeros(0, np.int64)
+    del found
+    code.sort()  # in place: np.unique would sort a copy
+    code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code
     return pd.DataFrame({"a": code // n, "b": code % n})
 
 
