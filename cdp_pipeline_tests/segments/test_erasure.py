@@ -5,12 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 from cdp_pipeline.erasure import (
+    ERASED_RECORDS_FILE,
+    RECORD_HASH_COLUMN,
+    ErasureState,
     apply_erasure,
     drop_erased_addresses,
     drop_persons,
     erased_record_hashes,
     without_erased_records,
 )
+from cdp_pipeline.ingest.state import Ledger, StateStore
 from cdp_pipeline_tests.segments.helpers import profile_emails, profiles, run
 
 
@@ -94,3 +98,19 @@ def test_a_snapshot_delivering_an_erased_contact_again_loses_it_before_resolutio
     assert tables["crm_contacts"]["record_id"].tolist() == ["C1"]
     assert tables["store_customers"]["customer_id"].tolist() == ["S1"]
     assert removed == {"crm_contacts": 1}
+
+
+def test_erasure_rewrites_a_stored_extract_whole_though_it_judged_rows_by_a_few_columns(tmp_path):
+    """Identity reads only some columns of an extract; the stored table keeps all of them, and
+    loses exactly the erased rows."""
+    stored = pd.DataFrame({"record_id": ["C1", "C2", "C3"], "first_name": ["Ana", "Bo", "Cy"],
+                           "job_title": ["CTO", "CFO", "CEO"]})
+    StateStore(tmp_path).commit("crm_contacts", stored, Ledger())
+    pd.DataFrame({RECORD_HASH_COLUMN: sorted(erased_record_hashes(["crm:C2"]))}).to_parquet(
+        tmp_path / ERASED_RECORDS_FILE)
+
+    tables, removed = ErasureState(tmp_path).drop_redelivered({"crm_contacts": stored[["record_id"]]})
+
+    assert tables["crm_contacts"]["record_id"].tolist() == ["C1", "C3"] and removed == {"crm_contacts": 1}
+    after, _ = StateStore(tmp_path).load("crm_contacts")
+    pd.testing.assert_frame_equal(after, stored.drop(index=1).reset_index(drop=True))
