@@ -51,3 +51,13 @@ def test_the_report_tabulates_identity_at_scale_beside_the_whole_run_benchmarks(
     section = report.split("## Identity resolution alone at scale", 1)[1]
     assert f"| 40 | 2 | {measured['resolution']['records']:,} |" in section
     assert "## Identity resolution alone at scale" not in render([])
+
+
+def test_the_report_says_when_identity_at_scale_reused_drops_generated_before():
+    quality = {"precision": 0.99, "recall": 0.8, "f1": 0.88, "b3_f1": 0.9}
+    run = {"persons": 1000, "days": 2, "synth": {"reused": True},
+           "ingest": {"crm_contacts": {"rows": 10, "peak_rss_mib": 300.0}},
+           "resolution": {"records": 2500, "wall_s": 1.0, "cpu_s": 1.0, "peak_rss_mib": 400.0,
+                          "rss_before_mib": 250.0, "quality": quality}}
+    assert "| 1,000 | 2 | 2,500 | 1.0 | 1.0 | 400.0 | 250.0 |" in render([], [run])
+    assert "| reused | 300.0 |" in render([], [run])
