@@ -58,11 +58,11 @@ def read_columns(path: Path, columns: list[str] | None) -> pd.DataFrame:
     """The table of an Arrow IPC file; unless None, only ``columns``, those it has, in that order."""
     if columns is None:
         return pd.read_feather(path)
-    present = set(pa.ipc.open_file(pa.memory_map(str(path))).schema.names)
-    wanted = [column for column in columns if column in present]
-    if not wanted:  # pandas would rebuild every column from the file's metadata
-        rows = pa.ipc.open_file(pa.memory_map(str(path))).count_rows()
-        return pd.DataFrame(index=pd.RangeIndex(rows))
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        wanted = [column for column in columns if column in reader.schema.names]
+        if not wanted:  # pandas would rebuild every column from the file's metadata
+            return pd.DataFrame(index=pd.RangeIndex(reader.count_rows()))
     return pd.read_feather(path, columns=wanted)[wanted]  # in the order asked, as a SELECT would
 
 
@@ -83,13 +83,16 @@ class IngestedTables(dg.IOManager):
     def __init__(self, base_dir: str):
         self.base_dir = Path(base_dir)
 
+    def _path(self, key: dg.AssetKey) -> Path:
+        return self.base_dir.joinpath(*key.path)
+
     def _folder(self, key: dg.AssetKey) -> Path:
-        folder = self.base_dir.joinpath(*key.path)
+        folder = self._path(key)
         aside = folder.with_name(f"{folder.name}.previous")
         return aside if not folder.exists() and aside.exists() else folder  # killed between two renames
 
     def handle_output(self, context: dg.OutputContext, obj: IngestedExtract) -> None:
-        path = self.base_dir.joinpath(*context.asset_key.path)
+        path = self._path(context.asset_key)
         staged = path.with_name(f"{path.name}.partial")
         shutil.rmtree(staged, ignore_errors=True)
         staged.mkdir(parents=True)
