@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 from pydantic import Field
+from upath import UPath
 
 from cdp_pipeline.defs.common import IngestedExtract
 
@@ -76,23 +77,15 @@ def _replace_folder(staged: Path, path: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-class IngestedTables(dg.IOManager):
+class IngestedTables(dg.UPathIOManager):
     """``IngestedExtract`` outputs as ``<base_dir>/<asset key>/``: the table, then the run's
     quarantine and validation (small) pickled beside it."""
 
     def __init__(self, base_dir: str):
-        self.base_dir = Path(base_dir)
+        super().__init__(base_path=UPath(base_dir))
 
-    def _path(self, key: dg.AssetKey) -> Path:
-        return self.base_dir.joinpath(*key.path)
-
-    def _folder(self, key: dg.AssetKey) -> Path:
-        folder = self._path(key)
-        aside = folder.with_name(f"{folder.name}.previous")
-        return aside if not folder.exists() and aside.exists() else folder  # killed between two renames
-
-    def handle_output(self, context: dg.OutputContext, obj: IngestedExtract) -> None:
-        path = self._path(context.asset_key)
+    def dump_to_path(self, context: dg.OutputContext, obj: IngestedExtract, path) -> None:
+        path = Path(path)
         staged = path.with_name(f"{path.name}.partial")
         shutil.rmtree(staged, ignore_errors=True)
         staged.mkdir(parents=True)
@@ -101,8 +94,11 @@ class IngestedTables(dg.IOManager):
             pickle.dump((obj.quarantine, obj.validation), file, PICKLE_PROTOCOL)
         _replace_folder(staged, path)
 
-    def load_input(self, context: dg.InputContext) -> IngestedExtract:
-        folder = self._folder(context.asset_key)
+    def load_from_path(self, context: dg.InputContext, path) -> IngestedExtract:
+        folder = Path(path)
+        aside = folder.with_name(f"{folder.name}.previous")
+        if not folder.exists() and aside.exists():  # killed between the two renames
+            folder = aside
         table = read_columns(folder / TABLE_FILE, context.definition_metadata.get(COLUMNS))
         quarantine, validation = pickle.loads((folder / REPORT_FILE).read_bytes())
         return IngestedExtract(table, quarantine, validation)
