@@ -9,7 +9,7 @@ entry and the person is removed again, without the pipeline ever storing who the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -300,13 +300,17 @@ class ErasureState:
             self.store.forget_earlier_versions(name)
         return _without_rows(frames, masks)
 
-    def purge(self, frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
+    def purge(self, read_frames: Callable[[], Mapping[str, pd.DataFrame]], identity_map: pd.DataFrame,
               found_in: "IdentityResolution | None", previous_identity_map: pd.DataFrame | None,
               ledger: pd.DataFrame) -> Purge:
         """Erased persons' rows out of the stored extracts and the models' validation labels;
-        their snapshot records remembered by hash. Nothing but hashes may outlive a request."""
+        their snapshot records remembered by hash. Nothing but hashes may outlive a request.
+
+        ``read_frames``: the frames resolution read (and the requests), read again only when the
+        ledger holds an address: most nights it is empty, and resolution has let them go."""
         from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS, forget_persons_in_validation_labels
 
+        frames = read_frames() if ledger_hashes(ledger) else {}
         purge = purge_erased_rows(self.store, frames, identity_map, ledger, found_in)
         erased_ids = person_ids_of_records(previous_identity_map, purge.record_keys)
         labels = forget_persons_in_validation_labels(self.folder / ENGAGEMENT_ARTIFACTS, erased_ids)

@@ -4,10 +4,10 @@
 
 Generates the drops with ``cdp synth`` (kept for the next call), ingests the identity sources
 into a state folder as the ingest assets do (readers, row rules, duplicate keys; no GX
-report), then, in a fresh process, loads the frames (only the columns identity reads, as
-the asset does) and times ``resolve_identities``: wall and CPU seconds, the process's
-peak memory and what it held before resolution began, and the pairwise and B-cubed quality
-against the generator's truth. Each phase runs in its own process, so each peak is its own.
+report), then, in a fresh process, does what the identity asset does: reads the columns
+identity reads from that state, builds the records, lets the frames go and resolves. It
+records wall and CPU seconds, the process's peak memory, and the pairwise and B-cubed
+quality against the generator's truth. Each phase runs in its own process, so each peak is its own.
 Writes ``<out>/identity_<persons>.json``.
 """
 
@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 from cdp_pipeline.bench.measure import ResourceSampler, cpu_seconds, current_rss_bytes
+from cdp_pipeline.identity.records import SOURCE_COLUMNS
 
-IDENTITY_SOURCES = ("crm_contacts", "webinar_attendees", "store_customers", "store_orders",
-                    "store_web_events", "crm_email_events")
 
 
 def _mib(value: int) -> float:
@@ -64,14 +63,16 @@ def ingest(extract_name: str, workdir: Path) -> dict:
 
 
 def resolve(workdir: Path) -> dict:
-    from cdp_pipeline.identity import read_truth_records, resolve_identities
+    from cdp_pipeline.identity import read_truth_records
     from cdp_pipeline.identity.evaluate import pairwise_scores
-    from cdp_pipeline.identity.records import SOURCE_COLUMNS
+    from cdp_pipeline.identity.records import build_records
+    from cdp_pipeline.identity.resolve import resolve_with_erasures
     from cdp_pipeline.ingest.state import StateStore
 
-    store = StateStore(workdir / "state")
-    frames = {name: store.load(name, columns=list(SOURCE_COLUMNS[name]))[0] for name in IDENTITY_SOURCES}
-    resolution, cost = _measured(lambda: resolve_identities(frames))
+    def read_build_and_resolve():  # as the asset does: the frames go once the records are built
+        return resolve_with_erasures(build_records(StateStore(workdir / "state").load_tables(SOURCE_COLUMNS)))[0]
+
+    resolution, cost = _measured(read_build_and_resolve)
     scores = pairwise_scores(resolution.identity_map, read_truth_records(workdir / "truth"))
     return {"records": len(resolution.records), "persons": int(resolution.identity_map["person_id"].nunique()),
             **cost, "quality": scores}
@@ -90,7 +91,7 @@ def bench(persons: int, days: int, seed: int, out: Path) -> dict:
     result = {"persons": persons, "days": days, "seed": seed,
               "synth": _in_subprocess("--phase", "synth", *_common(persons, days, seed, out))}
     result["ingest"] = {name: _in_subprocess("--phase", "ingest", "--extract", name, *_common(persons, days, seed, out))
-                        for name in IDENTITY_SOURCES}
+                        for name in SOURCE_COLUMNS}
     result["resolution"] = _in_subprocess("--phase", "resolve", *_common(persons, days, seed, out))
     (out / f"identity_{persons}.json").write_text(json.dumps(result, indent=2))
     return result
@@ -103,7 +104,7 @@ def _common(persons: int, days: int, seed: int, out: Path) -> list[str]:
 def summary(result: dict) -> str:
     r, q = result["resolution"], result["resolution"]["quality"]
     return (f"{result['persons']:,} persons, {r['records']:,} records: {r['wall_s']} s wall, {r['cpu_s']} s CPU, "
-            f"peak {r['peak_rss_mib']:,} MiB ({r['rss_before_mib']:,} MiB held before resolution); "
+            f"peak {r['peak_rss_mib']:,} MiB; "
             f"P {q['precision']:.4f} R {q['recall']:.4f} F1 {q['f1']:.4f} B3 F1 {q['b3_f1']:.4f}")
 
 

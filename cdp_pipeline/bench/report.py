@@ -106,18 +106,18 @@ def _identity_scale_section(runs: list[dict]) -> list[str]:
         return []
     lines = ["", "## Identity resolution alone at scale", "",
              "`make bench-identity` (`python -m cdp_pipeline.bench.identity_scale`): generates the run, "
-             "ingests the identity sources as the ingest assets do, then resolves in a fresh process that "
-             "loads only the columns identity reads, as the asset does. Peak is the resolving process's; "
-             "\"held\" is what it held (the input frames) before resolution started. Ingest peaks are each "
-             "extract's own process; \"reused\": the generated drops of an earlier call were used again.", ""]
+             "ingests the identity sources as the ingest assets do, then, in a fresh process, does what the "
+             "identity asset does: reads the columns identity reads, builds the records, lets the frames go "
+             "and resolves. Time and peak are that process's. Ingest peaks are each extract's own process; "
+             "\"reused\": the generated drops of an earlier call were used again.", ""]
     rows = []
     for run in sorted(runs, key=lambda r: r["persons"]):
         r, q = run["resolution"], run["resolution"]["quality"]
         ingest_peak = max(i["peak_rss_mib"] for i in run["ingest"].values())
         rows.append([f"{run['persons']:,}", run["days"], f"{r['records']:,}", r["wall_s"], r["cpu_s"],
-                     r["peak_rss_mib"], r["rss_before_mib"], _score(q["precision"]), _score(q["recall"]),
+                     r["peak_rss_mib"], _score(q["precision"]), _score(q["recall"]),
                      _score(q["f1"]), _score(q["b3_f1"]), run["synth"].get("wall_s", "reused"), ingest_peak])
-    return lines + _table(["persons", "days", "records", "resolve s", "resolve CPU s", "peak MiB", "held MiB",
+    return lines + _table(["persons", "days", "records", "resolve s", "resolve CPU s", "peak MiB",
                            "precision", "recall", "F1", "B-cubed F1", "synth s", "largest ingest peak MiB"], rows)
 
 

@@ -14,14 +14,8 @@ from cdp_pipeline.defs.step_outputs import COLUMNS
 from cdp_pipeline.extracts import EXTRACTS_BY_NAME
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
 
-IDENTITY_SOURCES = (
-    "crm_contacts",
-    "webinar_attendees",
-    "store_customers",
-    "store_orders",
-    "store_web_events",
-    "crm_email_events",
-)
+IDENTITY_SOURCES = tuple(SOURCE_COLUMNS)
+"""The ingested extracts identity records and attributed activity come from."""
 
 
 @dataclass
@@ -57,10 +51,11 @@ def _of_known_persons(frame: pd.DataFrame) -> pd.DataFrame:
     group_name="identity",
     kinds={"pandas", "scipy"},
     owners=OWNERS,
-    ins={
-        **{name: dg.AssetIn(name, metadata={COLUMNS: list(SOURCE_COLUMNS[name])}) for name in IDENTITY_SOURCES},
-        "erasure_requests": dg.AssetIn(metadata={COLUMNS: ["email"]}),
-    },
+    # The sources are read from the ingest state, not handed in as inputs: Dagster keeps a
+    # step's inputs until it ends, and at a million persons the frames are gigabytes that
+    # resolution no longer needs once the records are built.
+    deps=list(IDENTITY_SOURCES),
+    ins={"erasure_requests": dg.AssetIn(metadata={COLUMNS: ["email"]})},
     description=(
         "Links every identity record (CRM contact, webinar registration, store account, order, "
         "browser cookie) to a person: deterministic links on shared identifiers, Fellegi–Sunter "
@@ -74,20 +69,26 @@ def identity_resolution(
     warehouse: WarehouseResource,
     state: StateResource,
     erasure_requests: IngestedExtract,
-    **sources: IngestedExtract,
 ):
     from cdp_pipeline.erasure import REQUESTS, ErasureState
+    from cdp_pipeline.identity.records import build_records
     from cdp_pipeline.identity.resolve import resolve_with_erasures
 
     erasure = ErasureState(state.folder)
     ledger = erasure.record_requests(erasure_requests.table)
-    tables, redelivered = erasure.drop_redelivered({name: extract.table for name, extract in sources.items()})
+
+    def read_sources() -> dict[str, pd.DataFrame | None]:
+        return erasure.store.load_tables(SOURCE_COLUMNS)
+
+    tables, redelivered = erasure.drop_redelivered(read_sources())
+    built = build_records(tables)
+    del tables  # the frames go before resolution starts: records are a fraction of them
     previous_identity_map = _previous_identity_map(warehouse)
     resolution, found_in = resolve_with_erasures(
-        tables, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
+        built, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
     )
-    purge = erasure.purge({**tables, REQUESTS: erasure_requests.table}, resolution.identity_map, found_in,
-                          previous_identity_map, ledger)
+    purge = erasure.purge(lambda: {**read_sources(), REQUESTS: erasure_requests.table}, resolution.identity_map,
+                          found_in, previous_identity_map, ledger)
     del found_in  # every record again: only the purge needs it
     identity_map = resolution.identity_map
     persons = identity_map["person_id"].nunique()

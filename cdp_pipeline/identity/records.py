@@ -9,6 +9,9 @@ the addresses of its identify calls and form submissions).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -205,16 +208,25 @@ def _web(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return records, emails, keys
 
 
-def build_records(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Canonical frames -> (records, record_emails, system_keys).
+class IdentityRecords(NamedTuple):
+    """What resolution works on, built once from the source frames (a fraction of their size,
+    so a caller can let the frames go).
 
     ``records``: one row per identity record with normalised attributes (``RECORD_COLUMNS``);
-    ``record_emails``: ``rec`` (row position in records), ``email_norm``, ``email_valid``,
+    ``emails``: ``rec`` (row position in records), ``email_norm``, ``email_valid``,
     ``email_role``, ``email_corrected``, ``origin``, ``seen_at``;
     ``system_keys``: ``rec``, ``kind`` (``customer_id`` or ``order_id``), ``value``: the store
     account and order ids a record carries (an account, its orders, the cookies that logged in
     or completed an order).
     """
+
+    records: pd.DataFrame
+    emails: pd.DataFrame
+    system_keys: pd.DataFrame
+
+
+def build_records(frames: Mapping[str, pd.DataFrame | None]) -> IdentityRecords:
+    """Canonical frames (``SOURCE_COLUMNS`` suffice; a missing or None frame is skipped) -> records."""
     parts, email_parts, id_parts = [], [], []
     offset = 0
     builders = (("crm_contacts", _crm), ("webinar_attendees", _webinar),
@@ -254,7 +266,7 @@ def build_records(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Dat
     keys = pd.concat(id_parts, ignore_index=True).astype({"rec": "int64", "kind": "string", "value": "string"})
     keys["value"] = keys["value"].str.strip()
     keys = keys[keys["value"].notna() & (keys["value"] != "")].drop_duplicates()
-    return records, emails, keys.reset_index(drop=True)
+    return IdentityRecords(records, emails, keys.reset_index(drop=True))
 
 
 def _normalise_records(raw: pd.DataFrame) -> pd.DataFrame:

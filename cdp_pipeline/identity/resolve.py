@@ -33,7 +33,7 @@ from cdp_pipeline.frames import isin
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
 from cdp_pipeline.identity.compare import first_names_compatible
-from cdp_pipeline.identity.records import build_records
+from cdp_pipeline.identity.records import IdentityRecords, build_records
 from cdp_pipeline.privacy import hash_email
 
 # Rule priority when a record joined its person in several ways: the strongest is reported.
@@ -254,13 +254,16 @@ def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: p
     whose owners asked to be erased: every record of the persons holding one is left out of
     the result, so nothing downstream can see them, however often the data comes back.
     """
-    return resolve_with_erasures(frames, previous_identity_map, settings, erased_email_hashes)[0]
+    return resolve_with_erasures(build_records(frames), previous_identity_map, settings, erased_email_hashes)[0]
 
 
-def resolve_with_erasures(frames: dict[str, pd.DataFrame], previous_identity_map: pd.DataFrame | None = None,
+def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.DataFrame | None = None,
                           settings: ResolutionSettings = ResolutionSettings(),
                           erased_email_hashes=()) -> tuple[IdentityResolution, IdentityResolution | None]:
     """(the resolution without erased persons; the resolution that found them, or None if none).
+
+    Takes the records ``build_records`` made, not the source frames, so a caller can free the
+    frames (most of the memory at scale) before resolution starts.
 
     When someone is erased, the remaining records are resolved again without theirs: the match
     weights are estimated from the records, so this is what every later run computes once the
@@ -269,7 +272,7 @@ def resolve_with_erasures(frames: dict[str, pd.DataFrame], previous_identity_map
     comparison features once.
     """
     previous = _previous_records(previous_identity_map)
-    records, emails, system_keys = build_records(frames)
+    records, emails, system_keys = built
     features = fs.RecordFeatures.of(records) if settings.probabilistic else None
     resolution = _resolve_records(records, emails, system_keys, previous, settings, features)
     labels = resolution.records["cluster"].to_numpy()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 CURRENT = "CURRENT"
 TABLE_FILE = "table.parquet"
@@ -61,14 +63,22 @@ class StateStore:
         pointer = self._extract_dir(extract_name) / CURRENT
         return pointer.read_text().strip() if pointer.is_file() else None
 
-    def load(self, extract_name: str, columns: list[str] | None = None) -> tuple[pd.DataFrame | None, Ledger]:
-        """(accumulated table or None before the first commit, ledger); ``columns``: only these."""
+    def load(self, extract_name: str, columns: Sequence[str] | None = None) -> tuple[pd.DataFrame | None, Ledger]:
+        """(accumulated table or None before the first commit, ledger); ``columns``: only those
+        of these the table has, in this order."""
         version = self.current_version(extract_name)
         if version is None:
             return None, Ledger()
         folder = self._extract_dir(extract_name) / version
+        if columns is not None:
+            stored = set(pq.read_schema(folder / TABLE_FILE).names)
+            columns = [column for column in columns if column in stored]
         table = pd.read_parquet(folder / TABLE_FILE, columns=columns)
         return table, Ledger.from_json((folder / LEDGER_FILE).read_text())
+
+    def load_tables(self, columns_by_extract: Mapping[str, Sequence[str]]) -> dict[str, pd.DataFrame | None]:
+        """Per extract, the named columns of its accumulated table (None before its first commit)."""
+        return {name: self.load(name, columns=list(columns))[0] for name, columns in columns_by_extract.items()}
 
     def ledger(self, extract_name: str) -> Ledger:
         """The current ledger alone, without reading the table."""

@@ -7,7 +7,6 @@ import sys
 
 import pandas as pd
 
-from cdp_pipeline.bench.identity_scale import IDENTITY_SOURCES
 from cdp_pipeline.bench.report import render
 from cdp_pipeline.identity import resolve_identities
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
@@ -27,17 +26,15 @@ def _identity_scale(out, persons: int, days: int) -> dict:
 def test_identity_at_scale_measures_each_phase_and_scores_the_resolution(tmp_path):
     measured = _identity_scale(tmp_path, persons=80, days=3)
 
-    assert set(measured["ingest"]) == set(IDENTITY_SOURCES)
+    assert set(measured["ingest"]) == set(SOURCE_COLUMNS)
     assert all(phase["rows"] > 0 and phase["peak_rss_mib"] > 0 for phase in measured["ingest"].values())
     resolution = measured["resolution"]
     assert resolution["records"] > 0 and resolution["wall_s"] >= 0 and resolution["peak_rss_mib"] > 0
     assert 0 < resolution["quality"]["precision"] <= 1 and 0 < resolution["quality"]["recall"] <= 1
 
     store = StateStore(tmp_path / "identity_work_80" / "state")
-    everything = resolve_identities({name: store.load(name)[0] for name in IDENTITY_SOURCES})
-    narrowed = resolve_identities({
-        name: store.load(name, columns=list(SOURCE_COLUMNS[name]))[0] for name in IDENTITY_SOURCES
-    })
+    everything = resolve_identities({name: store.load(name)[0] for name in SOURCE_COLUMNS})
+    narrowed = resolve_identities(store.load_tables(SOURCE_COLUMNS))
     pd.testing.assert_frame_equal(narrowed.identity_map, everything.identity_map)
     pd.testing.assert_frame_equal(narrowed.records, everything.records)
     pd.testing.assert_frame_equal(narrowed.record_emails, everything.record_emails)
@@ -59,5 +56,5 @@ def test_the_report_says_when_identity_at_scale_reused_drops_generated_before():
            "ingest": {"crm_contacts": {"rows": 10, "peak_rss_mib": 300.0}},
            "resolution": {"records": 2500, "wall_s": 1.0, "cpu_s": 1.0, "peak_rss_mib": 400.0,
                           "rss_before_mib": 250.0, "quality": quality}}
-    assert "| 1,000 | 2 | 2,500 | 1.0 | 1.0 | 400.0 | 250.0 |" in render([], [run])
+    assert "| 1,000 | 2 | 2,500 | 1.0 | 1.0 | 400.0 | 0.9900 |" in render([], [run])
     assert "| reused | 300.0 |" in render([], [run])

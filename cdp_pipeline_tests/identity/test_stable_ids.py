@@ -106,6 +106,7 @@ def test_a_run_that_erases_someone_resolves_the_rest_as_a_later_run_without_thei
     """The weights are learnt from the records, so the erased persons' records must not steer
     the night their request arrives: the result equals the next night's, run on purged data."""
     from cdp_pipeline.erasure import erased_rows
+    from cdp_pipeline.identity.records import build_records
     from cdp_pipeline.identity.resolve import resolve_with_erasures
     from cdp_pipeline.privacy import hash_email
     from cdp_pipeline_tests.identity.population import population
@@ -113,7 +114,7 @@ def test_a_run_that_erases_someone_resolves_the_rest_as_a_later_run_without_thei
     rows, _ = population(persons=300, seed=11)
     crowd = frames(**rows)
     requested = crowd["crm_contacts"]["email"].dropna().iloc[[3, 40, 77]]
-    resolution, found_in = resolve_with_erasures(crowd, erased_email_hashes=set(hash_email(requested)))
+    resolution, found_in = resolve_with_erasures(build_records(crowd), erased_email_hashes=set(hash_email(requested)))
     assert found_in is not None and resolution.diagnostics["erased_persons"] == 3
 
     masks = erased_rows(crowd, resolution.identity_map, found_in).masks

@@ -48,3 +48,18 @@ def test_only_the_last_two_versions_are_kept(tmp_path):
     versions = sorted(p.name for p in (tmp_path / "crm_contacts").iterdir() if p.is_dir())
     assert versions == ["v000003", "v000004"]
     assert (tmp_path / "crm_contacts" / "CURRENT").read_text() == "v000004"
+
+
+def test_a_reader_gets_the_columns_it_names_that_the_table_has_in_its_order(tmp_path):
+    store = StateStore(tmp_path)
+    store.commit("crm_contacts", table(3), Ledger())
+    loaded, _ = store.load("crm_contacts", columns=["count", "not_delivered_yet", "record_id"])
+    assert loaded.columns.tolist() == ["count", "record_id"]
+    pd.testing.assert_frame_equal(loaded, table(3)[["count", "record_id"]])
+
+
+def test_several_extracts_load_at_once_and_one_never_committed_is_none(tmp_path):
+    store = StateStore(tmp_path)
+    store.commit("crm_contacts", table(2), Ledger())
+    tables = store.load_tables({"crm_contacts": ("record_id",), "store_orders": ("order_id",)})
+    assert tables["crm_contacts"].columns.tolist() == ["record_id"] and tables["store_orders"] is None

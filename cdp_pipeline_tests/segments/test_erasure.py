@@ -114,3 +114,23 @@ def test_erasure_rewrites_a_stored_extract_whole_though_it_judged_rows_by_a_few_
     assert tables["crm_contacts"]["record_id"].tolist() == ["C1", "C3"] and removed == {"crm_contacts": 1}
     after, _ = StateStore(tmp_path).load("crm_contacts")
     pd.testing.assert_frame_equal(after, stored.drop(index=1).reset_index(drop=True))
+
+
+def test_the_purge_reads_the_sources_again_only_when_someone_asked_to_be_erased(tmp_path):
+    """Resolution lets its source frames go; most nights the ledger is empty and nothing is read."""
+    stored = pd.DataFrame({"record_id": ["C1", "C2"], "email": ["janedoe@gmail.com", "joe@example.com"]})
+    StateStore(tmp_path).commit("crm_contacts", stored, Ledger())
+    reads = []
+
+    def read_frames():
+        reads.append(1)
+        return {"crm_contacts": stored}
+
+    state = ErasureState(tmp_path)
+    nobody = state.purge(read_frames, identity_map([("crm", "C1", "jane"), ("crm", "C2", "joe")]), None, None,
+                         state.record_requests(None))
+    assert reads == [] and nobody.removed == {}
+
+    state.purge(read_frames, identity_map([("crm", "C1", "jane")]), None, None,
+                state.record_requests(requests("joe@example.com")))
+    assert reads == [1]
