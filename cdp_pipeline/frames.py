@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,3 +41,20 @@ def extract(values: pd.Series, pattern: str) -> pd.Series:
     found = pc.extract_regex(pa.array(pd.Series(values, dtype="string"), type=pa.large_string()), pattern)
     group = pc.struct_field(found, [0]).to_pandas(types_mapper=lambda _: pd.StringDtype())
     return pd.Series(group.array, index=values.index)
+
+
+def release_unused_memory() -> None:
+    """Hands memory that dropped frames freed back to the system.
+
+    Arrow's allocator (mimalloc) and glibc's keep freed memory for reuse, and a process that
+    runs every step of the night counts it in its peak: at a million persons, 2.2 GiB stayed
+    after identity resolution let its source frames go. ``malloc_trim`` is glibc's (as Dask
+    calls it); elsewhere only Arrow's pool is released. No ``gc.collect()``: frames are freed
+    when their last reference goes, and a collection costs a quarter of a second in a run's
+    process, each step.
+    """
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

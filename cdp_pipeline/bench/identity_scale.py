@@ -65,12 +65,15 @@ def ingest(extract_name: str, workdir: Path) -> dict:
 def resolve(workdir: Path) -> dict:
     from cdp_pipeline.identity import read_truth_records
     from cdp_pipeline.identity.evaluate import pairwise_scores
+    from cdp_pipeline.frames import release_unused_memory
     from cdp_pipeline.identity.records import build_records
     from cdp_pipeline.identity.resolve import resolve_with_erasures
     from cdp_pipeline.ingest.state import StateStore
 
     def read_build_and_resolve():  # as the asset does: the frames go once the records are built
-        return resolve_with_erasures(build_records(StateStore(workdir / "state").load_tables(SOURCE_COLUMNS)))[0]
+        built = build_records(StateStore(workdir / "state").load_tables(SOURCE_COLUMNS))
+        release_unused_memory()
+        return resolve_with_erasures(built)[0]
 
     resolution, cost = _measured(read_build_and_resolve)
     scores = pairwise_scores(resolution.identity_map, read_truth_records(workdir / "truth"))

@@ -12,6 +12,7 @@ from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import StateResource, WarehouseResource
 from cdp_pipeline.defs.step_outputs import COLUMNS
 from cdp_pipeline.extracts import EXTRACTS_BY_NAME
+from cdp_pipeline.frames import release_unused_memory
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
 
 IDENTITY_SOURCES = tuple(SOURCE_COLUMNS)
@@ -83,6 +84,7 @@ def identity_resolution(
     tables, redelivered = erasure.drop_redelivered(read_sources())
     built = build_records(tables)
     del tables  # the frames go before resolution starts: records are a fraction of them
+    release_unused_memory()
     previous_identity_map = _previous_identity_map(warehouse)
     resolution, found_in = resolve_with_erasures(
         built, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
