@@ -97,20 +97,28 @@ def run_nightly(accept: tuple[str, ...] = (), full_rebuild: bool = False) -> Nig
         # State is derived from the landing folder; person ids survive in the warehouse.
         shutil.rmtree(settings.state_dir)
 
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, execute_job, reconstructable
 
     from cdp_pipeline.definitions import defs
     from cdp_pipeline.defs.retention import scrub_raw_step_outputs
 
-    job = defs.resolve_job_def("nightly")
+    # ``execute_job``, as the daemon's run worker does, not ``execute_in_process``: that one
+    # keeps every step's output in memory until the run ends (every ingested table, the
+    # resolution, the activity), which at a million persons is more than the machine has.
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-        if result.success:
-            scrub_raw_step_outputs(instance)  # what the deployment's sensor does after a run
-    if not result.success:
-        return NightlyResult(False, result.run_id, shown, reason=_first_failure(result))
-    publication = result.output_for_node("warehouse_publication")
+        result = execute_job(reconstructable(nightly_job), instance=instance, raise_on_error=False)
+        if not result.success:
+            return NightlyResult(False, result.run_id, shown, reason=_first_failure(result))
+        publication = defs.load_asset_value("warehouse_publication", instance=instance)
+        scrub_raw_step_outputs(instance)  # what the deployment's sensor does after a run
     return NightlyResult(True, result.run_id, shown, tables=dict(publication.row_counts))
+
+
+def nightly_job():
+    """The nightly job with the code location's resources; module-level for ``reconstructable``."""
+    from cdp_pipeline.definitions import defs
+
+    return defs.resolve_job_def("nightly")
 
 
 def _first_failure(result) -> str:

@@ -26,6 +26,7 @@ import math
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -325,10 +326,20 @@ def _context():
     return context
 
 
-@functools.cache
+DATA_SOURCE = "cdp_frames"
+
+
+@contextmanager
 def _batch_definition():
-    asset = _context().data_sources.add_pandas("cdp_frames").add_dataframe_asset("frame")
-    return asset.add_batch_definition_whole_dataframe("whole_frame")
+    """A batch definition for one validation. Its data source goes after: the source's
+    execution engine keeps the last batch and every metric it computed, which for an event
+    extract at a million persons is a copy of the whole table."""
+    context = _context()
+    asset = context.data_sources.add_pandas(DATA_SOURCE).add_dataframe_asset("frame")
+    try:
+        yield asset.add_batch_definition_whole_dataframe("whole_frame")
+    finally:
+        context.data_sources.delete(DATA_SOURCE)
 
 
 _SUITES: dict[tuple[str, bool], Any] = {}  # built once per extract, variant and process
@@ -471,10 +482,10 @@ def validate_frame(extract: Extract, frame: pd.DataFrame) -> SuiteOutcome:
         suite = _SUITES.get(key)
         if suite is None:
             suite = _SUITES[key] = build_suite(extract, exclude_unparsed=has_parse_errors)
-        batch_definition = _batch_definition()
         started = time.perf_counter()
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
-        result = batch.validate(suite, result_format=result_format)
+        with _batch_definition() as batch_definition:
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
+            result = batch.validate(suite, result_format=result_format)
     failed = [_failure(r, prepared) for r in result.results if not r.success]
     elapsed = time.perf_counter() - started
     statistics = {k: _plain(v) for k, v in dict(result.statistics).items()}

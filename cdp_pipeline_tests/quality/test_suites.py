@@ -118,6 +118,18 @@ def test_a_clean_batch_passes_every_expectation(extract):
     assert outcome.evaluated == len(build_suite(extract).expectations)
 
 
+def test_a_validated_batch_is_not_kept_once_its_outcome_is_returned():
+    """GX's execution engine keeps its last batch and metrics; at a million persons that is a
+    copy of a whole event table held into the next step."""
+    import gc
+
+    rows = 1237  # a length no other frame in this process has
+    outcome = validate_frame(CRM_EMAIL_EVENTS, clean_frame(CRM_EMAIL_EVENTS, rows=rows))
+    gc.collect()
+    assert outcome.rows == rows
+    assert not [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and len(o) == rows]
+
+
 @pytest.mark.parametrize("extract", ALL_EXTRACTS, ids=EXTRACT_IDS)
 def test_a_missing_required_column_is_a_critical_failure_naming_the_column(extract):
     required = next(c.name for c in extract.columns if c.required and c.name not in extract.natural_key)
