@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.consent import normalise_address
-from cdp_pipeline.frames import isin
 from cdp_pipeline.identity.normalize import on_unique
 from cdp_pipeline.privacy import hash_email
 
 if TYPE_CHECKING:
-    from cdp_pipeline.identity.resolve import IdentityResolution
+    from cdp_pipeline.identity.resolve import RecordsBeforeErasure
     from cdp_pipeline.ingest.state import StateStore
 
 
@@ -124,16 +123,14 @@ class ErasedRows:
     record_keys: pd.Index
 
 
-def erased_rows(frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
-                found_in: "IdentityResolution | None") -> ErasedRows:
+def erased_rows(frames: Mapping[str, pd.DataFrame], found_in: "RecordsBeforeErasure | None") -> ErasedRows:
     """Which rows of the source tables belong to an erased person.
 
-    ``found_in``: the resolution that found the erased persons (``resolve_with_erasures``),
-    whose records are every record of ``frames``; None when nobody was erased. The identity
-    map holds every identity record except those of erased persons, so a record missing from
-    it is erased; a row goes when it is such a record, or when the pipeline would attribute it
-    (email events, orders, web events, registrations) to one: the identity stage's own
-    attribution rules, so what is kept is exactly what it can see.
+    ``found_in``: every record of ``frames`` as the pass that found the erased persons saw it
+    (``resolve_with_erasures``); None when nobody was erased. A row goes when it is an erased
+    person's record, or when the pipeline would attribute it (email events, orders, web events,
+    registrations) to one: the identity stage's own attribution rules, so what is kept is
+    exactly what it can see.
     """
     from cdp_pipeline.identity.attach import attribute_events, rows_reaching
 
@@ -142,7 +139,7 @@ def erased_rows(frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
     if found_in is None or not present:
         return ErasedRows(masks, pd.Index([], dtype="string"))
     records = found_in.records
-    erased = ~isin(records["record_key"], _record_keys(identity_map))
+    erased = records["erased"].to_numpy(bool)
     erased_keys = pd.Index(records.loc[erased, "record_key"], dtype="string")
     if erased_keys.empty:
         return ErasedRows(masks, erased_keys)
@@ -175,8 +172,8 @@ class Purge:
     record_keys: pd.Index  # identity record keys of the erased persons
 
 
-def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], identity_map: pd.DataFrame,
-                      ledger: Ledger, found_in: "IdentityResolution | None") -> Purge:
+def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], ledger: Ledger,
+                      found_in: "RecordsBeforeErasure | None") -> Purge:
     """Removes erased persons' rows from the stored extract tables, and the requests whose
     address the ledger now remembers by hash, then deletes earlier state versions holding them.
 
@@ -186,7 +183,7 @@ def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], i
     hashes = ledger_hashes(ledger)
     if not hashes:
         return Purge({}, pd.Index([], dtype="string"))
-    erased = erased_rows({n: f for n, f in frames.items() if n != REQUESTS}, identity_map, found_in)
+    erased = erased_rows({n: f for n, f in frames.items() if n != REQUESTS}, found_in)
     masks = dict(erased.masks)
     requests = frames.get(REQUESTS)
     if requests is not None:
@@ -300,9 +297,8 @@ class ErasureState:
             self.store.forget_earlier_versions(name)
         return _without_rows(frames, masks)
 
-    def purge(self, read_frames: Callable[[], Mapping[str, pd.DataFrame]], identity_map: pd.DataFrame,
-              found_in: "IdentityResolution | None", previous_identity_map: pd.DataFrame | None,
-              ledger: pd.DataFrame) -> Purge:
+    def purge(self, read_frames: Callable[[], Mapping[str, pd.DataFrame]], found_in: "RecordsBeforeErasure | None",
+              previous_identity_map: pd.DataFrame | None, ledger: pd.DataFrame) -> Purge:
         """Erased persons' rows out of the stored extracts and the models' validation labels;
         their snapshot records remembered by hash. Nothing but hashes may outlive a request.
 
@@ -311,7 +307,7 @@ class ErasureState:
         from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS, forget_persons_in_validation_labels
 
         frames = read_frames() if ledger_hashes(ledger) else {}
-        purge = purge_erased_rows(self.store, frames, identity_map, ledger, found_in)
+        purge = purge_erased_rows(self.store, frames, ledger, found_in)
         erased_ids = person_ids_of_records(previous_identity_map, purge.record_keys)
         labels = forget_persons_in_validation_labels(self.folder / ENGAGEMENT_ARTIFACTS, erased_ids)
         if labels:

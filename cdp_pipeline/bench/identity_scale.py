@@ -3,12 +3,13 @@
     python -m cdp_pipeline.bench.identity_scale --persons 1000000 --days 2 --out bench_out
 
 Generates the drops with ``cdp synth`` (kept for the next call), ingests the identity sources
-into a state folder as the ingest assets do (readers, row rules, duplicate keys; no GX
-report), then, in a fresh process, does what the identity asset does: reads the columns
-identity reads from that state, builds the records, lets the frames go and resolves. It
-records wall and CPU seconds, the process's peak memory, and the pairwise and B-cubed
-quality against the generator's truth. Each phase runs in its own process, so each peak is its own.
-Writes ``<out>/identity_<persons>.json``.
+and the erasure requests into a state folder as the ingest assets do (readers, row rules,
+duplicate keys; no GX report), then, in a fresh process, does what the identity asset does:
+reads the columns identity reads from that state, builds the records, lets the frames go and
+resolves, leaving out the persons the requests name (a second pass, as on every night that
+brings a request). It records wall and CPU seconds, the process's peak memory, and the
+pairwise and B-cubed quality against the generator's truth. Each phase runs in its own
+process, so each peak is its own. Writes ``<out>/identity_<persons>.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from cdp_pipeline.bench.measure import ResourceSampler, cpu_seconds, current_rss_bytes
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
+
+ERASURE_REQUESTS = "erasure_requests"
 
 
 
@@ -63,21 +66,26 @@ def ingest(extract_name: str, workdir: Path) -> dict:
 
 
 def resolve(workdir: Path) -> dict:
+    from cdp_pipeline.erasure import ledger_hashes, updated_ledger
+    from cdp_pipeline.frames import release_unused_memory
     from cdp_pipeline.identity import read_truth_records
     from cdp_pipeline.identity.evaluate import pairwise_scores
-    from cdp_pipeline.frames import release_unused_memory
     from cdp_pipeline.identity.records import build_records
     from cdp_pipeline.identity.resolve import resolve_with_erasures
     from cdp_pipeline.ingest.state import StateStore
 
+    store = StateStore(workdir / "state")
+    erased = ledger_hashes(updated_ledger(None, store.load(ERASURE_REQUESTS)[0]))
+
     def read_build_and_resolve():  # as the asset does: the frames go once the records are built
-        built = build_records(StateStore(workdir / "state").load_tables(SOURCE_COLUMNS))
+        built = build_records(store.load_tables(SOURCE_COLUMNS))
         release_unused_memory()
-        return resolve_with_erasures(built)[0]
+        return resolve_with_erasures(built, erased_email_hashes=erased)[0]
 
     resolution, cost = _measured(read_build_and_resolve)
     scores = pairwise_scores(resolution.identity_map, read_truth_records(workdir / "truth"))
     return {"records": len(resolution.records), "persons": int(resolution.identity_map["person_id"].nunique()),
+            "erasure_requests": len(erased), "erased_persons": resolution.diagnostics.get("erased_persons", 0),
             **cost, "quality": scores}
 
 
@@ -94,7 +102,7 @@ def bench(persons: int, days: int, seed: int, out: Path) -> dict:
     result = {"persons": persons, "days": days, "seed": seed,
               "synth": _in_subprocess("--phase", "synth", *_common(persons, days, seed, out))}
     result["ingest"] = {name: _in_subprocess("--phase", "ingest", "--extract", name, *_common(persons, days, seed, out))
-                        for name in SOURCE_COLUMNS}
+                        for name in (*SOURCE_COLUMNS, ERASURE_REQUESTS)}
     result["resolution"] = _in_subprocess("--phase", "resolve", *_common(persons, days, seed, out))
     (out / f"identity_{persons}.json").write_text(json.dumps(result, indent=2))
     return result
@@ -106,7 +114,8 @@ def _common(persons: int, days: int, seed: int, out: Path) -> list[str]:
 
 def summary(result: dict) -> str:
     r, q = result["resolution"], result["resolution"]["quality"]
-    return (f"{result['persons']:,} persons, {r['records']:,} records: {r['wall_s']} s wall, {r['cpu_s']} s CPU, "
+    return (f"{result['persons']:,} persons, {r['records']:,} records ({r['erased_persons']:,} persons erased): "
+            f"{r['wall_s']} s wall, {r['cpu_s']} s CPU, "
             f"peak {r['peak_rss_mib']:,} MiB; "
             f"P {q['precision']:.4f} R {q['recall']:.4f} F1 {q['f1']:.4f} B3 F1 {q['b3_f1']:.4f}")
 

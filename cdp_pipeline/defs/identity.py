@@ -89,8 +89,8 @@ def identity_resolution(
     resolution, found_in = resolve_with_erasures(
         built, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
     )
-    purge = erasure.purge(lambda: {**read_sources(), REQUESTS: erasure_requests.table}, resolution.identity_map,
-                          found_in, previous_identity_map, ledger)
+    purge = erasure.purge(lambda: {**read_sources(), REQUESTS: erasure_requests.table}, found_in,
+                          previous_identity_map, ledger)
     del found_in  # every record again: only the purge needs it
     identity_map = resolution.identity_map
     persons = identity_map["person_id"].nunique()

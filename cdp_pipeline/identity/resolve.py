@@ -228,20 +228,24 @@ def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashe
     return np.unique(labels[emails["rec"].to_numpy()[hit]])
 
 
-def _drop_records(resolution: IdentityResolution, keep: np.ndarray) -> IdentityResolution:
-    """The resolution without the records where ``keep`` is False (row positions remapped)."""
+def _kept_records(resolution: IdentityResolution, keep: np.ndarray) -> IdentityRecords:
+    """The records where ``keep`` is True, as ``build_records`` gave them (row positions remapped)."""
     position = np.cumsum(keep) - 1
-    dropped_keys = pd.Index(resolution.records.loc[~keep, "record_key"], dtype="string")
     emails = resolution.record_emails[keep[resolution.record_emails["rec"].to_numpy()]]
     keys = resolution.system_keys[keep[resolution.system_keys["rec"].to_numpy()]]
-    links = resolution.links
-    return IdentityResolution(
-        identity_map=resolution.identity_map[keep].reset_index(drop=True),
-        records=resolution.records[keep].reset_index(drop=True),
-        record_emails=emails.assign(rec=position[emails["rec"].to_numpy()]).reset_index(drop=True),
+    return IdentityRecords(
+        records=resolution.records.loc[keep].drop(columns=["person_id", "cluster"]).reset_index(drop=True),
+        emails=emails.assign(rec=position[emails["rec"].to_numpy()]).reset_index(drop=True),
         system_keys=keys.assign(rec=position[keys["rec"].to_numpy()]).reset_index(drop=True),
-        links=links[~links["record_key_a"].isin(dropped_keys)].reset_index(drop=True),
-        diagnostics=resolution.diagnostics,
+    )
+
+
+def _nobody(resolution: IdentityResolution) -> IdentityResolution:
+    """The resolution of a night whose every person was erased: its tables, empty."""
+    return IdentityResolution(
+        identity_map=resolution.identity_map.iloc[:0], records=resolution.records.iloc[:0],
+        record_emails=resolution.record_emails.iloc[:0], system_keys=resolution.system_keys.iloc[:0],
+        links=resolution.links.iloc[:0], diagnostics=resolution.diagnostics,
     )
 
 
@@ -259,8 +263,9 @@ def resolve_identities(frames: dict[str, pd.DataFrame], previous_identity_map: p
 
 def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.DataFrame | None = None,
                           settings: ResolutionSettings = ResolutionSettings(),
-                          erased_email_hashes=()) -> tuple[IdentityResolution, IdentityResolution | None]:
-    """(the resolution without erased persons; the resolution that found them, or None if none).
+                          erased_email_hashes=()) -> tuple[IdentityResolution, RecordsBeforeErasure | None]:
+    """(the resolution without erased persons; every record as the pass that found them saw it,
+    or None if nobody was erased).
 
     Takes the records ``build_records`` made, not the source frames, so a caller can free the
     frames (most of the memory at scale) before resolution starts.
@@ -281,14 +286,31 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     if not len(erased):
         return resolution, None
     keep = ~np.isin(labels, erased)
-    kept = _drop_records(resolution, keep)
-    if kept.records.empty:
-        return kept, resolution
-    again = _resolve_records(kept.records.drop(columns=["person_id", "cluster"]), kept.record_emails,
-                             kept.system_keys, previous, settings,
-                             features.subset(keep) if features is not None else None)
+    before = RecordsBeforeErasure.of(resolution, keep)
+    if not keep.any():
+        return _nobody(resolution), before
+    kept = _kept_records(resolution, keep)
+    kept_features = features.subset(keep) if features is not None else None
+    del resolution, features  # the first pass's links, map and features: the second needs the room
+    again = _resolve_records(*kept, previous, settings, kept_features)
     again.diagnostics["erased_persons"] = int(len(erased))
-    return again, resolution
+    return again, before
+
+
+@dataclass
+class RecordsBeforeErasure:
+    """Every record of the night, whether it is an erased person's, and its addresses: what the
+    purge needs of the pass that found the erased persons (``erasure.erased_rows``)."""
+
+    records: pd.DataFrame  # record_key, erased
+    record_emails: pd.DataFrame  # rec, email_norm, email_typed
+
+    @classmethod
+    def of(cls, resolution: IdentityResolution, keep: np.ndarray) -> RecordsBeforeErasure:
+        return cls(
+            records=pd.DataFrame({"record_key": resolution.records["record_key"], "erased": ~keep}),
+            record_emails=resolution.record_emails[["rec", "email_norm", "email_typed"]],
+        )
 
 
 def _previous_records(previous_identity_map: pd.DataFrame | None) -> pd.DataFrame | None:

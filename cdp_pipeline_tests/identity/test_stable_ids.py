@@ -117,8 +117,8 @@ def test_a_run_that_erases_someone_resolves_the_rest_as_a_later_run_without_thei
     resolution, found_in = resolve_with_erasures(build_records(crowd), erased_email_hashes=set(hash_email(requested)))
     assert found_in is not None and resolution.diagnostics["erased_persons"] == 3
 
-    masks = erased_rows(crowd, resolution.identity_map, found_in).masks
+    masks = erased_rows(crowd, found_in).masks
     purged = {name: frame[~masks[name]].reset_index(drop=True) for name, frame in crowd.items()}
     later = resolve_identities(purged)
     assert later.identity_map.equals(resolution.identity_map)
-    assert len(found_in.identity_map) > len(resolution.identity_map)
+    assert len(found_in.records) > len(resolution.identity_map) and found_in.records["erased"].any()
