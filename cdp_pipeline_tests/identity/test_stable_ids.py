@@ -102,6 +102,18 @@ def test_an_erased_address_removes_its_whole_person_and_nobody_else():
     assert res.diagnostics["erased_persons"] == 1
 
 
+def test_a_night_whose_every_person_is_erased_leaves_nobody_and_marks_every_record_erased():
+    from cdp_pipeline.identity.records import build_records
+    from cdp_pipeline.identity.resolve import resolve_with_erasures
+    from cdp_pipeline.privacy import hash_email
+
+    f = frames(crm_contacts=[_crm("1", "gone@x.example")], store_customers=[_store("S1", "gone@x.example")])
+    resolution, found_in = resolve_with_erasures(build_records(f), settings=DETERMINISTIC,
+                                                 erased_email_hashes=set(hash_email(pd.Series(["gone@x.example"]))))
+    assert resolution.identity_map.empty and resolution.records.empty and resolution.links.empty
+    assert found_in.records["erased"].all() and len(found_in.records) == 2
+
+
 def test_a_run_that_erases_someone_resolves_the_rest_as_a_later_run_without_their_rows_will():
     """The weights are learnt from the records, so the erased persons' records must not steer
     the night their request arrives: the result equals the next night's, run on purged data."""
