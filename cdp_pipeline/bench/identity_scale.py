@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 from cdp_pipeline.bench.measure import ResourceSampler, cpu_seconds, current_rss_bytes
+from cdp_pipeline.erasure import REQUESTS as ERASURE_REQUESTS
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
-
-ERASURE_REQUESTS = "erasure_requests"
 
 
 
