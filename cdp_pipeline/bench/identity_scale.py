@@ -21,10 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from cdp_pipeline.bench.measure import ResourceSampler, cpu_seconds, current_rss_bytes
+from cdp_pipeline.bench.measure import ResourceSampler, cpu_seconds
 from cdp_pipeline.erasure import REQUESTS as ERASURE_REQUESTS
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
-
 
 
 def _mib(value: int) -> float:
@@ -32,12 +31,11 @@ def _mib(value: int) -> float:
 
 
 def _measured(call) -> tuple[object, dict]:
-    before = current_rss_bytes()
     with ResourceSampler() as sampler:
         started, cpu = time.perf_counter(), cpu_seconds()
         result = call()
         cost = {"wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(cpu_seconds() - cpu, 2)}
-    return result, {**cost, "peak_rss_mib": _mib(sampler.peak_rss), "rss_before_mib": _mib(before)}
+    return result, {**cost, "peak_rss_mib": _mib(sampler.peak_rss)}
 
 
 def synthesise(persons: int, days: int, seed: int, workdir: Path) -> dict:
