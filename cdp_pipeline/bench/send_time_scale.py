@@ -21,11 +21,23 @@ from pathlib import Path
 from cdp_pipeline.bench.scale import copies_of_persons
 
 
+def _stored_activity(storage: Path):
+    """The run's ``person_activity`` as the asset reads it (its frames and columns only)."""
+    import dagster as dg
+
+    from cdp_pipeline.defs.activity import activity_input
+    from cdp_pipeline.defs.step_outputs import FrameFolders
+
+    metadata = activity_input("send_time_recommendations").metadata
+    context = dg.build_input_context(asset_key=dg.AssetKey("person_activity"), definition_metadata=metadata)
+    return FrameFolders(str(storage)).load_input(context)
+
+
 def measure(work_dir: Path, copies: int) -> dict:
     from cdp_pipeline.models.send_time import fit_and_evaluate_send_times, recommend_send_times
 
     storage = work_dir / "dagster_home" / "storage"
-    activity = pickle.loads((storage / "person_activity").read_bytes())
+    activity = _stored_activity(storage)
     profiles = copies_of_persons(pickle.loads((storage / "profiles").read_bytes()), copies)
     scores = copies_of_persons(pickle.loads((storage / "engagement_scores").read_bytes()), copies)
     events = copies_of_persons(activity.email_events[activity.email_events["person_id"].notna()], copies)

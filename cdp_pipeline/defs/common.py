@@ -3,6 +3,7 @@
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import dagster as dg
 import pandas as pd
@@ -27,6 +28,8 @@ class IngestGuards(dg.ConfigurableResource):
 @dataclass
 class IngestedExtract:
     """An ingest asset's output: the current table, this run's rejects and its validation."""
+
+    ARROW_TABLES: ClassVar[tuple[str, ...]] = ("table",)  # see step_outputs
 
     table: pd.DataFrame
     quarantine: pd.DataFrame  # rows rejected by this run, in the `quarantine` table's columns

@@ -1,37 +1,18 @@
 """Identity group: who is who across sources, golden records with consent, attributed activity."""
 
-
-from dataclasses import dataclass
-from datetime import date
-
 import dagster as dg
 import pandas as pd
 
+from cdp_pipeline.defs.activity import PersonActivity, activity_input, source_columns_read
 from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import StateResource, WarehouseResource
-from cdp_pipeline.defs.step_outputs import COLUMNS
-from cdp_pipeline.extracts import EXTRACTS_BY_NAME
+from cdp_pipeline.defs.step_outputs import COLUMNS, FRAME_FOLDERS
 from cdp_pipeline.frames import release_unused_memory
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
 
 IDENTITY_SOURCES = tuple(SOURCE_COLUMNS)
 """The ingested extracts identity records and attributed activity come from."""
-
-
-@dataclass
-class PersonActivity:
-    """Source rows that belong to a person, each with its ``person_id`` (erased persons gone),
-    and the run's reference date, which every later stage computes "as of". The ingest's
-    bookkeeping columns (``_file``, ``_line``, ``_drop_date``) are left in the state tables."""
-
-    reference_date: date
-    email_events: pd.DataFrame  # crm_email_events + person_id + is_machine, machine_reason
-    orders: pd.DataFrame  # store_orders (one row per line) + person_id
-    web_events: pd.DataFrame  # store_web_events + person_id (a cookie's past counts once known)
-    webinar_registrations: pd.DataFrame  # webinar_attendees + person_id
-    crm_contacts: pd.DataFrame  # + person_id, for consent signals
-    store_customers: pd.DataFrame  # + person_id, for consent signals
 
 
 def _previous_identity_map(warehouse: WarehouseResource) -> pd.DataFrame | None:
@@ -56,7 +37,7 @@ def _of_known_persons(frame: pd.DataFrame) -> pd.DataFrame:
     # step's inputs until it ends, and at a million persons the frames are gigabytes that
     # resolution no longer needs once the records are built.
     deps=list(IDENTITY_SOURCES),
-    ins={"erasure_requests": dg.AssetIn(metadata={COLUMNS: ["email"]})},
+    ins={"erasure_requests": dg.AssetIn(metadata={COLUMNS: {"table": ["email"]}})},
     description=(
         "Links every identity record (CRM contact, webinar registration, store account, order, "
         "browser cookie) to a person: deterministic links on shared identifiers, Fellegi–Sunter "
@@ -134,12 +115,13 @@ def identity_map(identity_resolution) -> dg.Output:
     group_name="identity",
     kinds={"pandas"},
     owners=OWNERS,
+    io_manager_key=FRAME_FOLDERS,
     ins={
         "identity_resolution": dg.AssetIn(),
-        # Where a row came from (file, line, drop) stays in the state tables; models and segments
-        # never read it, and it is a fifth of what this asset hands on.
-        **{name: dg.AssetIn(name, metadata={COLUMNS: EXTRACTS_BY_NAME[name].data_columns})
-           for name in IDENTITY_SOURCES},
+        # Only what attribution and the later stages read (defs/activity.py): where a row came
+        # from (file, line, drop), a web event's traits and properties stay in the state tables.
+        **{name: dg.AssetIn(name, metadata={COLUMNS: {"table": columns}})
+           for name, columns in source_columns_read().items()},
         "landing_drops": dg.AssetIn(),
     },
     description=(
@@ -208,7 +190,7 @@ def person_activity(identity_resolution, landing_drops, **sources: IngestedExtra
             ),
         ),
     },
-    ins={"identity_resolution": dg.AssetIn(), "person_activity": dg.AssetIn()},
+    ins={"identity_resolution": dg.AssetIn(), "person_activity": activity_input("golden_records")},
 )
 def golden_records(identity_resolution, person_activity: PersonActivity):
     from cdp_pipeline.consent import derive_consent

@@ -13,7 +13,7 @@ import pandas as pd
 from cdp_pipeline.defs.common import OWNERS, IngestedExtract, IngestGuards
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import LandingResource, StateResource
-from cdp_pipeline.defs.step_outputs import INGESTED_TABLES
+from cdp_pipeline.defs.step_outputs import FRAME_FOLDERS
 from cdp_pipeline.extracts import ALL_EXTRACTS, Extract
 from cdp_pipeline.privacy import mask_text
 
@@ -61,7 +61,7 @@ def build_ingest_asset(extract: Extract) -> dg.AssetsDefinition:
         ),
         check_specs=_check_specs(extract),
         deps=["landing_drops"],
-        io_manager_key=INGESTED_TABLES,
+        io_manager_key=FRAME_FOLDERS,
     )
     def ingest_asset(
         context: dg.AssetExecutionContext,

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from cdp_pipeline.defs.common import OWNERS
-from cdp_pipeline.defs.identity import PersonActivity
+from cdp_pipeline.defs.activity import PersonActivity, activity_input
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata, png_markdown
 from cdp_pipeline.defs.resources import StateResource
 from cdp_pipeline.models.artifacts import ENGAGEMENT_ARTIFACTS
@@ -44,6 +44,7 @@ def _metrics_table(metrics: dict[str, dict]) -> dg.MetadataValue:
         "Opens by privacy proxies and clicks by security scanners do not count. The fitted model "
         "is saved with its version, features and metrics; scoring loads it."
     ),
+    ins={"person_activity": activity_input("engagement_model")},
 )
 def engagement_model(
     context: dg.AssetExecutionContext,
@@ -86,6 +87,7 @@ def engagement_model(
         "date by the saved engagement model, with tiers from calibrated thresholds. Persons "
         "without history get their cohort's rate (`cold_start`). Published as `engagement_scores`."
     ),
+    ins={"person_activity": activity_input("engagement_scores")},
 )
 def engagement_scores(
     state: StateResource,
@@ -137,7 +139,11 @@ def engagement_scores(
             ),
         ),
     },
-    ins={"person_activity": dg.AssetIn(), "profiles": dg.AssetIn(), "engagement_scores": dg.AssetIn()},
+    ins={
+        "person_activity": activity_input("send_time_recommendations"),
+        "profiles": dg.AssetIn(),
+        "engagement_scores": dg.AssetIn(),
+    },
 )
 def send_time_recommendations(person_activity: PersonActivity, profiles: pd.DataFrame, engagement_scores: pd.DataFrame):
     from cdp_pipeline.models.send_time import (

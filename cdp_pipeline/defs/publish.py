@@ -41,7 +41,7 @@ def email_segments_are_consent_safe(
 @dg.asset_check(
     asset="identity_map",
     blocking=True,
-    additional_ins={"profile_emails": dg.AssetIn(), "erasure_requests": dg.AssetIn(metadata={COLUMNS: ["email"]})},
+    additional_ins={"profile_emails": dg.AssetIn(), "erasure_requests": dg.AssetIn(metadata={COLUMNS: {"table": ["email"]}})},
     description="No person an erasure request resolves to is left in the identity map or profiles.",
 )
 def erased_persons_are_absent(

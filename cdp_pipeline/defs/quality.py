@@ -10,7 +10,7 @@ from cdp_pipeline.defs.resources import StateResource
 from cdp_pipeline.defs.step_outputs import COLUMNS
 from cdp_pipeline.extracts import ALL_EXTRACTS
 
-INGEST_INS = {e.name: dg.AssetIn(e.name, metadata={COLUMNS: []}) for e in ALL_EXTRACTS}
+INGEST_INS = {e.name: dg.AssetIn(e.name, metadata={COLUMNS: {"table": []}}) for e in ALL_EXTRACTS}
 """Every ingest asset's rejects and validation, without its table."""
 QUARANTINE_FILE = "quarantine.parquet"
 

@@ -17,7 +17,7 @@ from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
 from cdp_pipeline.config import Settings
-from cdp_pipeline.defs.step_outputs import INGESTED_TABLES, IngestedTableStorage, StepOutputStorage
+from cdp_pipeline.defs.step_outputs import FRAME_FOLDERS, FrameFolderStorage, StepOutputStorage
 from cdp_pipeline.warehouse.engine import DEFAULT_BUSY_TIMEOUT_MS, display_url, make_engine
 from cdp_pipeline.warehouse.errors import TransientWarehouseError, describe_error, is_transient
 from cdp_pipeline.warehouse.publish import DEFAULT_LOCK_TIMEOUT_S, PublishReport, publish_tables, read_table
@@ -141,5 +141,5 @@ def default_resources() -> dict:
         "landing": LandingResource(),
         "state": StateResource(),
         "io_manager": StepOutputStorage(),
-        INGESTED_TABLES: IngestedTableStorage(),
+        FRAME_FOLDERS: FrameFolderStorage(),
     }

@@ -16,7 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from cdp_pipeline.defs.common import OWNERS
-from cdp_pipeline.defs.identity import PersonActivity
+from cdp_pipeline.defs.activity import PersonActivity, activity_input
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import WarehouseResource
 from cdp_pipeline.segments.build import SegmentDefinition, SegmentTemplate, load_catalogue
@@ -44,7 +44,7 @@ def definitions_file() -> Path | None:
     group_name="segments",
     kinds={"pandas"},
     owners=OWNERS,
-    ins={"person_activity": dg.AssetIn(), "profiles": dg.AssetIn()},
+    ins={"person_activity": activity_input("segment_features"), "profiles": dg.AssetIn()},
     description=(
         "Behaviour features per person that segment rules read, computed once per run across "
         "all of a person's identities: webinars registered/attended/missed, cart abandonment, "
@@ -56,7 +56,6 @@ def segment_features(person_activity: PersonActivity, profiles: pd.DataFrame) ->
     from cdp_pipeline.segments.behaviour import behaviour_features
 
     frames = {
-        "email_events": person_activity.email_events,
         "orders": person_activity.orders,
         "web_events": person_activity.web_events,
         "webinar_registrations": person_activity.webinar_registrations,
@@ -76,7 +75,7 @@ def segment_features(person_activity: PersonActivity, profiles: pd.DataFrame) ->
         "segment_features": dg.AssetIn(),
         "engagement_scores": dg.AssetIn(),
         "send_times": dg.AssetIn(),
-        "person_activity": dg.AssetIn(),
+        "person_activity": activity_input("segment_population"),
     },
     description=(
         "One row per person with every column a segment rule may read (profile, behaviour, "
@@ -143,7 +142,7 @@ def build_template_asset(template: SegmentTemplate) -> dg.AssetsDefinition:
             f"{template.description} One segment per value of `{template.for_each}` found in "
             f"the data; output: a member table per segment."
         ),
-        ins={"segment_population": dg.AssetIn(), "person_activity": dg.AssetIn()},
+        ins={"segment_population": dg.AssetIn(), "person_activity": activity_input("segment_templates")},
     )
     def template_asset(segment_population: SegmentPopulation, person_activity: PersonActivity) -> dg.Output:
         from cdp_pipeline.segments.behaviour import store_categories

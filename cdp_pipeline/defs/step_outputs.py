@@ -1,20 +1,24 @@
 """Where assets hand their outputs to each other: Dagster's filesystem pickles, made faster and
-atomic, and the ingest assets' tables in Arrow files a downstream asset reads column by column.
+atomic, and the large tables (the ingested extracts, the attributed activity) in Arrow files a
+downstream asset reads column by column.
 
 Dagster's own filesystem IO manager pickles with protocol 4, which copies every Arrow string
-buffer into a bytes object first: `person_activity` (about 900 MB at 100k persons) took 6-7 s
-to write. Protocol 5 writes the buffers as they are (about 1 s). Each output is written to a
-side file (or folder) and renamed into place, so a run killed mid-write leaves the previous
-output whole for a re-execution, never half of a new one. Paths stay Dagster's
+buffer into a bytes object first. Protocol 5 writes the buffers as they are. Each output is
+written to a side file (or folder) and renamed into place, so a run killed mid-write leaves the
+previous output whole for a re-execution, never half of a new one. Paths stay Dagster's
 (`<storage>/<asset key>`), which the raw-output scrubber (`retention.py`) relies on.
 
-An ingest asset's table is the whole accumulated extract (tens of millions of email and web
-events at a million persons), and most readers want a few of its columns or none: identity
-resolution reads names, addresses and identifiers, the quarantine report only the run's rejects.
-So it is stored as an Arrow IPC file, and an input declares what it reads with
-``AssetIn(metadata={"columns": [...]})``; only those columns are loaded (none for ``[]``).
+An ingested extract is the whole accumulated table (tens of millions of email and web events at
+a million persons), and the attributed activity is those events again; most readers want a few
+of their columns: identity resolution reads names, addresses and identifiers, the quarantine
+report only the run's rejects, golden records a person and a time from each web event. Unpickling
+all of it in every reader took 20 GiB at a million persons. So such an output (a dataclass that
+names its ``ARROW_TABLES``) is stored as a folder, one Arrow IPC file per table, and an input
+declares what it reads with ``AssetIn(metadata={"columns": {table: [column, ...]}})``: only those
+tables and columns are loaded (a table not named is None; ``[]`` counts its rows only).
 """
 
+import dataclasses
 import os
 import pickle
 import shutil
@@ -27,15 +31,14 @@ from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 from pydantic import Field
 from upath import UPath
 
-from cdp_pipeline.defs.common import IngestedExtract
 
 PICKLE_PROTOCOL = 5
-INGESTED_TABLES = "ingested_tables"
-"""The resource key of the ingest assets' IO manager."""
+FRAME_FOLDERS = "frame_folders"
+"""The resource key of the IO manager of outputs with Arrow tables (see module docstring)."""
 COLUMNS = "columns"
-"""The input metadata key naming the columns of an ingested table an asset reads."""
-TABLE_FILE = "table.arrow"
-REPORT_FILE = "quarantine_and_validation.pickle"
+"""The input metadata key naming, per table of such an output, the columns an asset reads."""
+ARROW_SUFFIX = ".arrow"
+OTHER_FIELDS_FILE = "other_fields.pickle"
 
 
 class AtomicPickles(PickledObjectFilesystemIOManager):
@@ -77,37 +80,48 @@ def _replace_folder(staged: Path, path: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-class IngestedTables(dg.UPathIOManager):
-    """``IngestedExtract`` outputs as ``<base_dir>/<asset key>/``: the table, then the run's
-    quarantine and validation (small) pickled beside it."""
+def table_file(folder: Path, table: str) -> Path:
+    return folder / f"{table}{ARROW_SUFFIX}"
+
+
+class FrameFolders(dg.UPathIOManager):
+    """Dataclass outputs as ``<base_dir>/<asset key>/``: each of the class's ``ARROW_TABLES`` an
+    Arrow file, its other fields (small) pickled beside them with the class."""
 
     def __init__(self, base_dir: str):
         super().__init__(base_path=UPath(base_dir))
 
-    def dump_to_path(self, context: dg.OutputContext, obj: IngestedExtract, path) -> None:
+    def dump_to_path(self, context: dg.OutputContext, obj, path) -> None:
         path = Path(path)
         staged = path.with_name(f"{path.name}.partial")
         shutil.rmtree(staged, ignore_errors=True)
         staged.mkdir(parents=True)
-        obj.table.reset_index(drop=True).to_feather(staged / TABLE_FILE)
-        with (staged / REPORT_FILE).open("wb") as file:
-            pickle.dump((obj.quarantine, obj.validation), file, PICKLE_PROTOCOL)
+        tables = type(obj).ARROW_TABLES
+        for name in tables:
+            getattr(obj, name).reset_index(drop=True).to_feather(table_file(staged, name))
+        others = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name not in tables}
+        with (staged / OTHER_FIELDS_FILE).open("wb") as file:
+            pickle.dump((type(obj), others), file, PICKLE_PROTOCOL)
         _replace_folder(staged, path)
 
-    def load_from_path(self, context: dg.InputContext, path) -> IngestedExtract:
+    def load_from_path(self, context: dg.InputContext, path):
         folder = Path(path)
         aside = folder.with_name(f"{folder.name}.previous")
         if not folder.exists() and aside.exists():  # killed between the two renames
             folder = aside
-        table = read_columns(folder / TABLE_FILE, context.definition_metadata.get(COLUMNS))
-        quarantine, validation = pickle.loads((folder / REPORT_FILE).read_bytes())
-        return IngestedExtract(table, quarantine, validation)
+        cls, others = pickle.loads((folder / OTHER_FIELDS_FILE).read_bytes())
+        wanted = context.definition_metadata.get(COLUMNS)
+        if wanted is None:
+            wanted = dict.fromkeys(cls.ARROW_TABLES)  # every table, whole
+        tables = {name: read_columns(table_file(folder, name), wanted[name]) if name in wanted else None
+                  for name in cls.ARROW_TABLES}
+        return cls(**others, **tables)
 
 
-class IngestedTableStorage(dg.ConfigurableIOManagerFactory):
-    """Ingest assets' outputs under the Dagster instance's storage folder (or ``base_dir``)."""
+class FrameFolderStorage(dg.ConfigurableIOManagerFactory):
+    """Outputs with Arrow tables under the Dagster instance's storage folder (or ``base_dir``)."""
 
     base_dir: str | None = Field(default=None, description="Folder; unset uses the instance's storage directory.")
 
-    def create_io_manager(self, context: dg.InitResourceContext) -> IngestedTables:
-        return IngestedTables(self.base_dir or context.instance.storage_directory())
+    def create_io_manager(self, context: dg.InitResourceContext) -> FrameFolders:
+        return FrameFolders(self.base_dir or context.instance.storage_directory())

@@ -1,7 +1,9 @@
-"""Step outputs are stored where Dagster keeps them, whole or not at all; an ingested table is
-read with only the columns an input names."""
+"""Step outputs are stored where Dagster keeps them, whole or not at all; a large table (an
+ingested extract, the attributed activity) is read with only the tables and columns an input names."""
 
 import pickle
+from dataclasses import dataclass
+from typing import ClassVar
 
 import dagster as dg
 import pandas as pd
@@ -10,12 +12,12 @@ import pytest
 from cdp_pipeline.defs.common import IngestedExtract
 from cdp_pipeline.defs.step_outputs import (
     COLUMNS,
-    INGESTED_TABLES,
-    TABLE_FILE,
-    IngestedTables,
-    IngestedTableStorage,
+    FRAME_FOLDERS,
+    FrameFolders,
+    FrameFolderStorage,
     StepOutputStorage,
     read_columns,
+    table_file,
 )
 
 
@@ -71,17 +73,17 @@ CONTACTS = pd.DataFrame({
 })
 
 
-@dg.asset(io_manager_key=INGESTED_TABLES)
+@dg.asset(io_manager_key=FRAME_FOLDERS)
 def contacts() -> IngestedExtract:
     return _ingested(CONTACTS)
 
 
-@dg.asset(ins={"contacts": dg.AssetIn(metadata={COLUMNS: ["email", "not_there", "record_id"]})})
+@dg.asset(ins={"contacts": dg.AssetIn(metadata={COLUMNS: {"table": ["email", "not_there", "record_id"]}})})
 def contact_emails(contacts: IngestedExtract) -> pd.DataFrame:
     return contacts.table
 
 
-@dg.asset(ins={"contacts": dg.AssetIn(metadata={COLUMNS: []})})
+@dg.asset(ins={"contacts": dg.AssetIn(metadata={COLUMNS: {"table": []}})})
 def rejects(contacts: IngestedExtract) -> tuple:
     return contacts.table.shape, contacts.quarantine, contacts.validation
 
@@ -93,7 +95,7 @@ def whole_contacts(contacts: IngestedExtract) -> pd.DataFrame:
 
 def _materialize_contacts(base_dir, *assets):
     resources = {"io_manager": StepOutputStorage(base_dir=str(base_dir)),
-                 INGESTED_TABLES: IngestedTableStorage(base_dir=str(base_dir))}
+                 FRAME_FOLDERS: FrameFolderStorage(base_dir=str(base_dir))}
     return dg.materialize([contacts, *assets], resources=resources)
 
 
@@ -114,12 +116,12 @@ def test_an_ingested_table_is_read_with_only_the_columns_an_input_names(tmp_path
 def test_an_ingested_table_replaced_by_a_later_run_is_read_whole_and_new(tmp_path):
     assert _materialize_contacts(tmp_path).success
 
-    @dg.asset(name="contacts", io_manager_key=INGESTED_TABLES)
+    @dg.asset(name="contacts", io_manager_key=FRAME_FOLDERS)
     def fewer_contacts() -> IngestedExtract:
         return _ingested(CONTACTS.iloc[1:])
 
     resources = {"io_manager": StepOutputStorage(base_dir=str(tmp_path)),
-                 INGESTED_TABLES: IngestedTableStorage(base_dir=str(tmp_path))}
+                 FRAME_FOLDERS: FrameFolderStorage(base_dir=str(tmp_path))}
     result = dg.materialize([fewer_contacts, whole_contacts], resources=resources)
 
     pd.testing.assert_frame_equal(result.output_for_node("whole_contacts"), CONTACTS.iloc[1:].reset_index(drop=True))
@@ -130,9 +132,45 @@ def test_a_write_cut_off_between_its_two_renames_leaves_the_previous_table_reada
     assert _materialize_contacts(tmp_path).success
     (tmp_path / "contacts").rename(tmp_path / "contacts.previous")  # as if killed right after the first rename
 
-    table = read_columns(tmp_path / "contacts.previous" / TABLE_FILE, None)
-    loaded = IngestedTables(str(tmp_path)).load_input(
-        dg.build_input_context(asset_key=dg.AssetKey("contacts"), definition_metadata={COLUMNS: ["email"]}))
+    table = read_columns(table_file(tmp_path / "contacts.previous", "table"), None)
+    loaded = FrameFolders(str(tmp_path)).load_input(
+        dg.build_input_context(asset_key=dg.AssetKey("contacts"), definition_metadata={COLUMNS: {"table": ["email"]}}))
 
     pd.testing.assert_frame_equal(table, CONTACTS)
     pd.testing.assert_frame_equal(loaded.table, CONTACTS[["email"]])
+
+
+@dataclass
+class Activity:
+    ARROW_TABLES: ClassVar[tuple[str, ...]] = ("events", "orders")
+
+    as_of: str
+    events: pd.DataFrame | None
+    orders: pd.DataFrame | None
+
+
+ORDERS = pd.DataFrame({"order_id": pd.Series(["o1", "o2"], dtype="string"), "total": [9.5, 20.0]})
+
+
+@dg.asset(io_manager_key=FRAME_FOLDERS)
+def activity() -> Activity:
+    return Activity("2026-11-24", events=CONTACTS.set_index("record_id"), orders=ORDERS)
+
+
+@dg.asset(ins={"activity": dg.AssetIn(metadata={COLUMNS: {"events": ["seen"]}})})
+def event_dates(activity: Activity) -> Activity:
+    return activity
+
+
+def test_an_output_with_several_tables_is_read_with_only_the_tables_and_columns_an_input_names(tmp_path):
+    resources = {"io_manager": StepOutputStorage(base_dir=str(tmp_path)),
+                 FRAME_FOLDERS: FrameFolderStorage(base_dir=str(tmp_path))}
+    result = dg.materialize([activity, event_dates], resources=resources)
+
+    read = result.output_for_node("event_dates")
+    assert read.as_of == "2026-11-24" and read.orders is None
+    pd.testing.assert_frame_equal(read.events, CONTACTS[["seen"]])  # the index is not kept
+    assert sorted(p.name for p in (tmp_path / "activity").iterdir()) == [
+        "events.arrow", "orders.arrow", "other_fields.pickle"]
+    whole = FrameFolders(str(tmp_path)).load_input(dg.build_input_context(asset_key=dg.AssetKey("activity")))
+    pd.testing.assert_frame_equal(whole.orders, ORDERS)
