@@ -121,7 +121,7 @@ def _match_agents(agents: pd.Series, pattern: str) -> np.ndarray:
     codes, uniques = pd.factorize(agents, use_na_sentinel=True)
     hits = pd.Series(uniques, dtype="string").str.contains(pattern, regex=True).fillna(False)
     hits = hits.to_numpy(dtype=bool)
-    return np.where(codes >= 0, hits[np.maximum(codes, 0)], False)
+    return np.where(codes >= 0, hits[np.maximum(codes, 0)] if len(hits) else False, False)
 
 
 def encode_email_events(email_events: pd.DataFrame) -> EncodedEmailEvents:

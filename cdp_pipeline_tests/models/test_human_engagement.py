@@ -58,6 +58,14 @@ def test_self_declared_link_scanner_click_is_machine():
     assert reasons(rows)[-1] == "scanner_user_agent"
 
 
+def test_events_without_any_user_agent_are_judged_by_timing_alone():
+    rows = [*email(delivered_after=3), ("C1", "ana@example.com", "OPEN", 10, None, None),
+            ("C1", "ana@example.com", "OPEN", 600, None, None)]
+    without_column = flag_machine_engagement(frame(rows).drop(columns="user_agent"))
+    assert reasons(rows)[-2:] == ["open_instant_after_delivery", None]
+    assert list(without_column["machine_reason"].iloc[-2:].fillna("human")) == ["open_instant_after_delivery", "human"]
+
+
 def test_open_seconds_after_delivery_is_machine_and_minutes_after_is_human():
     rows = [*email(delivered_after=3), ("C1", "ana@example.com", "OPEN", 10, OUTLOOK, None),
             ("C1", "ana@example.com", "OPEN", 600, OUTLOOK, None)]
