@@ -3,11 +3,12 @@
 import dagster as dg
 import pandas as pd
 
-from cdp_pipeline.defs.activity import PersonActivity, activity_input, source_columns_read
+from cdp_pipeline.defs.activity import SOURCE_OF_FRAME, PersonActivity, activity_input, source_columns_read
 from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
 from cdp_pipeline.defs.resources import StateResource, WarehouseResource
 from cdp_pipeline.defs.step_outputs import COLUMNS, FRAME_FOLDERS
+from cdp_pipeline.extracts import EXTRACTS_BY_NAME
 from cdp_pipeline.frames import release_unused_memory
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
 
@@ -21,12 +22,6 @@ def _previous_identity_map(warehouse: WarehouseResource) -> pd.DataFrame | None:
     if not inspect(warehouse.engine).has_table("identity_map"):
         return None
     return warehouse.read("identity_map")
-
-
-def _of_known_persons(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows the identity map gives a person: a snapshot row without one is an erased person's,
-    delivered again, and must not reach the stored output of this asset."""
-    return frame[frame["person_id"].notna()].reset_index(drop=True)
 
 
 @dg.asset(
@@ -111,45 +106,60 @@ def identity_map(identity_resolution) -> dg.Output:
     )
 
 
+def _committed_table(store, name: str, columns: list[str]) -> pd.DataFrame:
+    """An extract's accumulated table, those of ``columns`` it has; empty but typed before its
+    first delivery."""
+    from cdp_pipeline.ingest.readers import empty_frame
+
+    table = store.load(name, columns=columns)[0]
+    if table is None:
+        empty = empty_frame(EXTRACTS_BY_NAME[name])
+        table = empty[[column for column in columns if column in empty]]
+    return table
+
+
 @dg.asset(
     group_name="identity",
     kinds={"pandas"},
     owners=OWNERS,
     io_manager_key=FRAME_FOLDERS,
-    ins={
-        "identity_resolution": dg.AssetIn(),
-        # Only what attribution and the later stages read (defs/activity.py): where a row came
-        # from (file, line, drop), a web event's traits and properties stay in the state tables.
-        **{name: dg.AssetIn(name, metadata={COLUMNS: {"table": columns}})
-           for name, columns in source_columns_read().items()},
-        "landing_drops": dg.AssetIn(),
-    },
+    # As identity resolution does, the sources are read from the ingest state, one at a time,
+    # not handed in as inputs that Dagster would keep for the whole step: only what attribution
+    # and the later stages read (defs/activity.py), not where a row came from (file, line) nor
+    # a web event's traits and properties.
+    deps=list(IDENTITY_SOURCES),
+    ins={"identity_resolution": dg.AssetIn(), "landing_drops": dg.AssetIn()},
     description=(
         "Every email event, order line, web event and webinar registration with the person it "
         "belongs to; a cookie's anonymous past counts for its person once it identifies. Email "
         "opens and clicks carry `is_machine` (privacy proxies, security scanners) and its reason."
     ),
 )
-def person_activity(identity_resolution, landing_drops, **sources: IngestedExtract) -> dg.Output:
+def person_activity(identity_resolution, landing_drops, state: StateResource) -> dg.Output:
     from cdp_pipeline.consent import with_person_ids
     from cdp_pipeline.identity.attach import attribute_events
+    from cdp_pipeline.ingest.state import StateStore
     from cdp_pipeline.models.human_engagement import flag_machine_engagement
 
-    tables = {name: extract.table for name, extract in sources.items()}
-    attributed = attribute_events(identity_resolution, tables)
     identity = identity_resolution.identity_map
-    known = {name: frame[frame["person_id"].notna()] for name, frame in attributed.items()}
-    activity = PersonActivity(
-        reference_date=landing_drops,
-        email_events=flag_machine_engagement(known["crm_email_events"]),
-        orders=known["store_orders"],
-        web_events=known["store_web_events"],
-        webinar_registrations=known["webinar_attendees"],
-        crm_contacts=_of_known_persons(with_person_ids(tables["crm_contacts"], identity, "crm", "record_id")),
-        store_customers=_of_known_persons(
-            with_person_ids(tables["store_customers"], identity, "store", "customer_id")
-        ),
-    )
+    by_record_id = {"crm_contacts": ("crm", "record_id"), "store_customers": ("store", "customer_id")}
+
+    def with_persons(source: str, table: pd.DataFrame) -> pd.DataFrame:
+        if source in by_record_id:  # a snapshot: a row without a person is an erased person's, delivered again
+            return with_person_ids(table, identity, *by_record_id[source])
+        return attribute_events(identity_resolution, {source: table})[source]
+
+    store, columns = StateStore(state.folder), source_columns_read()
+    frames, attribution_rate = {}, {}
+    for frame, source in SOURCE_OF_FRAME.items():
+        rows = with_persons(source, _committed_table(store, source, columns[source]))
+        known = rows["person_id"].notna()
+        attribution_rate[source] = round(float(known.mean()), 4) if len(rows) else None
+        frames[frame] = rows[known.to_numpy()].reset_index(drop=True)
+        del rows, known
+        release_unused_memory()
+    frames["email_events"] = flag_machine_engagement(frames["email_events"])
+    activity = PersonActivity(reference_date=landing_drops, **frames)
     events = activity.email_events
     responses = events["event_type"].isin(["OPEN", "CLICK"])
     return dg.Output(
@@ -158,10 +168,7 @@ def person_activity(identity_resolution, landing_drops, **sources: IngestedExtra
             "dagster/row_count": dg.MetadataValue.int(
                 len(events) + len(activity.orders) + len(activity.web_events) + len(activity.webinar_registrations)
             ),
-            "attribution_rate": json_metadata(
-                {name: round(float(frame["person_id"].notna().mean()), 4) if len(frame) else None
-                 for name, frame in attributed.items()}
-            ),
+            "attribution_rate": json_metadata(attribution_rate),
             "machine_share_of_opens_and_clicks": round(float(events.loc[responses, "is_machine"].mean()), 4)
             if responses.any() else 0.0,
             "machine_reasons": json_metadata(events.loc[responses & events["is_machine"], "machine_reason"].value_counts().to_dict()),

@@ -36,12 +36,21 @@ def email_person_lookup(resolution, column: str = "email_norm") -> pd.Series:
 
 
 def attribute_email_events(resolution, events: pd.DataFrame) -> pd.Series:
-    """Recipient as typed, else the event's Record ID, else the recipient's mailbox (dots aside)."""
-    recipient = normalize_emails(events["recipient"])
+    """Recipient as typed, else the event's Record ID, else the recipient's mailbox (dots aside).
+
+    Decided once per distinct (recipient, Record ID): a person's every send, open and click
+    shares one, and the events are the largest table of a run."""
+    recipients = pd.factorize(events["recipient"], use_na_sentinel=False)[0].astype(np.int64)
+    records = pd.factorize(events["record_id"], use_na_sentinel=False)[0].astype(np.int64)
+    codes = pd.factorize(recipients * (int(records.max(initial=0)) + 1) + records)[0]
+    first_rows = np.unique(codes, return_index=True)[1]
+    distinct = events[["recipient", "record_id"]].iloc[first_rows].reset_index(drop=True)
+    recipient = normalize_emails(distinct["recipient"])
     by_typed = _lookup(email_person_lookup(resolution, "email_typed"), recipient["email_typed"])
-    by_record = _lookup(_person_by_key(resolution), "crm:" + events["record_id"].astype("string"))
+    by_record = _lookup(_person_by_key(resolution), "crm:" + distinct["record_id"].astype("string"))
     by_mailbox = _lookup(email_person_lookup(resolution), recipient["email_norm"])
-    return by_typed.fillna(by_record).fillna(by_mailbox)
+    person = by_typed.fillna(by_record).fillna(by_mailbox)
+    return pd.Series(person.array.take(codes), index=events.index, dtype="string")
 
 
 def attribute_events(resolution, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -218,11 +218,9 @@ def flag_machine_engagement(
 ) -> pd.DataFrame:
     """``email_events`` plus ``is_machine`` (bool) and ``machine_reason`` (NA for human rows)."""
     codes = machine_reason_codes(encode_email_events(email_events), rules)
-    events = email_events.copy()
-    events["is_machine"] = codes > 0
     labels = np.array([None, *REASONS[1:]], dtype=object)
-    events["machine_reason"] = pd.array(labels[codes], dtype="string")
-    return events
+    # assign shares the event columns (copy-on-write) where copy() would duplicate them all
+    return email_events.assign(is_machine=codes > 0, machine_reason=pd.array(labels[codes], dtype="string"))
 
 
 def human_responses(email_events: pd.DataFrame, rules: MachineRules = MachineRules()) -> pd.DataFrame:
