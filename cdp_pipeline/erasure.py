@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.consent import normalise_address
+from cdp_pipeline.identity.attach import ATTRIBUTION_COLUMNS
 from cdp_pipeline.identity.normalize import on_unique
 from cdp_pipeline.privacy import hash_email
 
@@ -108,6 +109,11 @@ def updated_ledger(previous: Ledger, erasure_requests: pd.DataFrame | None) -> p
 
 ERASED = "erased"
 RECORD_KEYS = {"crm_contacts": ("crm", "record_id"), "store_customers": ("store", "customer_id")}
+JUDGED_COLUMNS = {
+    **{name: list(columns) for name, columns in ATTRIBUTION_COLUMNS.items()},
+    **{name: [column] for name, (_, column) in RECORD_KEYS.items()},
+}
+"""What ``erased_rows`` reads of each source: the identifiers rows are attributed by."""
 REQUESTS = "erasure_requests"
 
 
@@ -191,19 +197,10 @@ def purge_erased_rows(store: "StateStore", frames: Mapping[str, pd.DataFrame], l
     removed = {}
     for name, mask in masks.items():
         if mask.any():
-            remove_stored_rows(store, name, mask)
+            store.remove_rows(name, mask)
             removed[name] = int(mask.sum())
         store.forget_earlier_versions(name)
     return Purge(removed, erased.record_keys)
-
-
-def remove_stored_rows(store: "StateStore", name: str, mask: np.ndarray) -> None:
-    """Rewrites an extract's stored table without the rows ``mask`` marks. The table is read
-    whole from the store: the frames erasure judges by may hold only the columns it reads."""
-    table, _ = store.load(name)
-    if table is None or len(table) != len(mask):
-        raise RuntimeError(f"the stored {name} table is not the one this run read: run the job again")
-    store.replace_table(name, table[~mask].reset_index(drop=True))
 
 
 RECORD_HASH_COLUMN = "record_key_hash"
@@ -293,7 +290,7 @@ class ErasureState:
         from the stored state too, and how many rows went per frame (before resolution)."""
         masks = erased_record_rows(frames, self._erased_record_hashes())
         for name, mask in masks.items():
-            remove_stored_rows(self.store, name, mask)
+            self.store.remove_rows(name, mask)
             self.store.forget_earlier_versions(name)
         return _without_rows(frames, masks)
 

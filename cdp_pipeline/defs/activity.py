@@ -15,6 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from cdp_pipeline.defs.step_outputs import COLUMNS
+from cdp_pipeline.identity.attach import ATTRIBUTION_COLUMNS
 
 
 @dataclass
@@ -83,14 +84,14 @@ READS = {
 """Per reading asset, the frames and columns (besides ``person_id``) it uses."""
 
 ATTRIBUTION_KEYS = {
-    "email_events": ["recipient", "record_id", "campaign_id", "event_type", "event_time", "user_agent", "link_url"],
-    "orders": ["order_id"],
-    "web_events": ["anonymous_id", "user_id"],
-    "webinar_registrations": ["webinar_id", "email_key", "email"],
+    **{frame: list(ATTRIBUTION_COLUMNS[source]) for frame, source in SOURCE_OF_FRAME.items() if source in ATTRIBUTION_COLUMNS},
+    # and what machine opens are told by (models.human_engagement.encode_email_events)
+    "email_events": [*ATTRIBUTION_COLUMNS["crm_email_events"], "campaign_id", "event_type", "event_time", "user_agent",
+                     "link_url"],
     "crm_contacts": ["record_id"],
     "store_customers": ["customer_id"],
 }
-"""What ``person_activity`` reads to attribute rows (email events: and to flag machine opens)."""
+"""What ``person_activity`` reads to attribute rows."""
 
 DERIVED = frozenset({"is_machine", "machine_reason"})
 """Columns ``person_activity`` adds rather than reads."""

@@ -47,17 +47,14 @@ def identity_resolution(
     state: StateResource,
     erasure_requests: IngestedExtract,
 ):
-    from cdp_pipeline.erasure import REQUESTS, ErasureState
+    from cdp_pipeline.erasure import JUDGED_COLUMNS, REQUESTS, ErasureState
     from cdp_pipeline.identity.records import build_records
     from cdp_pipeline.identity.resolve import resolve_with_erasures
 
     erasure = ErasureState(state.folder)
     ledger = erasure.record_requests(erasure_requests.table)
 
-    def read_sources() -> dict[str, pd.DataFrame | None]:
-        return erasure.store.load_tables(SOURCE_COLUMNS)
-
-    tables, redelivered = erasure.drop_redelivered(read_sources())
+    tables, redelivered = erasure.drop_redelivered(erasure.store.load_tables(SOURCE_COLUMNS))
     built = build_records(tables)
     del tables  # the frames go before resolution starts: records are a fraction of them
     release_unused_memory()
@@ -65,8 +62,8 @@ def identity_resolution(
     resolution, found_in = resolve_with_erasures(
         built, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
     )
-    purge = erasure.purge(lambda: {**read_sources(), REQUESTS: erasure_requests.table}, found_in,
-                          previous_identity_map, ledger)
+    purge = erasure.purge(lambda: {**erasure.store.load_tables(JUDGED_COLUMNS), REQUESTS: erasure_requests.table},
+                          found_in, previous_identity_map, ledger)
     del found_in  # every record again: only the purge needs it
     identity_map = resolution.identity_map
     persons = identity_map["person_id"].nunique()

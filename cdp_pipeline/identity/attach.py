@@ -16,6 +16,14 @@ import pandas as pd
 from cdp_pipeline.frames import lookup
 from cdp_pipeline.identity.normalize import normalize_emails
 
+ATTRIBUTION_COLUMNS = {
+    "crm_email_events": ("recipient", "record_id"),
+    "store_orders": ("order_id",),
+    "store_web_events": ("anonymous_id", "user_id"),
+    "webinar_attendees": ("webinar_id", "email_key", "email"),
+}
+"""What ``attribute_events`` and ``rows_reaching`` read of each source."""
+
 
 def _person_by_key(resolution) -> pd.Series:
     records = resolution.records

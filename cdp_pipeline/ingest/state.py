@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 CURRENT = "CURRENT"
@@ -89,6 +91,9 @@ class StateStore:
 
     def commit(self, extract_name: str, table: pd.DataFrame, ledger: Ledger) -> str:
         """Writes a new version and makes it current atomically; returns the version name."""
+        return self._commit_version(extract_name, lambda path: table.to_parquet(path, index=False), ledger)
+
+    def _commit_version(self, extract_name: str, write_table: Callable[[Path], None], ledger: Ledger) -> str:
         root = self._extract_dir(extract_name)
         root.mkdir(parents=True, exist_ok=True)
         previous = self.current_version(extract_name)
@@ -97,7 +102,7 @@ class StateStore:
         staging = root / f".{version}.tmp"
         shutil.rmtree(staging, ignore_errors=True)  # leftovers of a crashed commit
         staging.mkdir()
-        table.to_parquet(staging / TABLE_FILE, index=False)
+        write_table(staging / TABLE_FILE)
         _fsync_write(staging / LEDGER_FILE, ledger.to_json().encode("utf-8"))
         shutil.rmtree(root / version, ignore_errors=True)
         os.replace(staging, root / version)
@@ -106,10 +111,25 @@ class StateStore:
         self._prune(root, keep=number)
         return version
 
-    def replace_table(self, extract_name: str, table: pd.DataFrame) -> str:
-        """Commits ``table`` as the accumulated table under the current ledger of files, for
-        rows that must go although no file changed (erasure); returns the version name."""
-        return self.commit(extract_name, table, self.ledger(extract_name))
+    def remove_rows(self, extract_name: str, mask: np.ndarray) -> str:
+        """Commits the accumulated table without the rows ``mask`` marks, under the current
+        ledger of files, for rows that must go although no file changed (erasure); returns the
+        version name. Streamed a row group at a time: at a million persons an event table is
+        gigabytes in memory, and only a handful of its rows go."""
+        version = self.current_version(extract_name)
+        stored = pq.ParquetFile(self._extract_dir(extract_name) / version / TABLE_FILE) if version else None
+        if stored is None or stored.metadata.num_rows != len(mask):
+            raise RuntimeError(f"the stored {extract_name} table is not the one this run read: run the job again")
+
+        def write_kept_rows(path: Path) -> None:
+            with pq.ParquetWriter(path, stored.schema_arrow) as writer:
+                start = 0
+                for group in range(stored.num_row_groups):
+                    rows = stored.read_row_group(group)
+                    writer.write_table(rows.filter(pa.array(~mask[start:start + rows.num_rows])))
+                    start += rows.num_rows
+
+        return self._commit_version(extract_name, write_kept_rows, self.ledger(extract_name))
 
     def forget_earlier_versions(self, extract_name: str) -> None:
         """Deletes every version but the current one, and any staging left by a crashed commit:

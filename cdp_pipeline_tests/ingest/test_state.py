@@ -1,3 +1,5 @@
+import numpy as np
+import pytest
 import pandas as pd
 
 from cdp_pipeline.ingest.state import Ledger, StateStore
@@ -63,3 +65,25 @@ def test_several_extracts_load_at_once_and_one_never_committed_is_none(tmp_path)
     store.commit("crm_contacts", table(2), Ledger())
     tables = store.load_tables({"crm_contacts": ("record_id",), "store_orders": ("order_id",)})
     assert tables["crm_contacts"].columns.tolist() == ["record_id"] and tables["store_orders"] is None
+
+
+def test_removing_rows_commits_the_rest_with_their_types_under_the_same_ledger(tmp_path, monkeypatch):
+    store = StateStore(tmp_path)
+    ledger = Ledger({"crm/2026-11-02/contacts.csv": {"status": "applied", "sha256": "ab"}})
+    original = pd.DataFrame.to_parquet
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", lambda self, path, **kw: original(self, path, row_group_size=2, **kw))
+    store.commit("crm_contacts", table(5), ledger)  # three row groups, read and written one by one
+
+    store.remove_rows("crm_contacts", np.array([False, True, False, True, True]))
+
+    loaded, loaded_ledger = store.load("crm_contacts")
+    pd.testing.assert_frame_equal(loaded, table(5).iloc[[0, 2]].reset_index(drop=True))
+    assert loaded_ledger.files == ledger.files
+
+
+def test_removing_rows_by_a_mask_of_another_table_fails_and_changes_nothing(tmp_path):
+    store = StateStore(tmp_path)
+    store.commit("crm_contacts", table(3), Ledger())
+    with pytest.raises(RuntimeError, match="not the one this run read"):
+        store.remove_rows("crm_contacts", np.zeros(4, dtype=bool))
+    assert store.current_version("crm_contacts") == "v000001"

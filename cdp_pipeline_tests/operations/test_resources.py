@@ -45,7 +45,7 @@ def test_folders_come_from_the_environment_unless_configured(monkeypatch, tmp_pa
 
 
 def test_default_resources_name_the_keys_assets_and_sensors_use():
-    assert set(default_resources()) == {"warehouse", "landing", "state", "io_manager", "ingested_tables"}
+    assert set(default_resources()) == {"warehouse", "landing", "state", "io_manager", "frame_folders"}
 
 
 def test_retry_policy_backs_off_exponentially_with_jitter():
