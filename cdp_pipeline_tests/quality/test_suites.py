@@ -404,3 +404,128 @@ def test_a_batch_is_validated_without_hashing_its_rows(monkeypatch):
 
     monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
     assert validate_frame(STORE_WEB_EVENTS, clean_frame(STORE_WEB_EVENTS)).success
+
+
+# ------------------------------------------------------------- a large batch, in slices
+
+
+def batch_with_findings_everywhere(extract: Extract) -> pd.DataFrame:
+    """What validating in slices could get wrong, spread over the whole batch: every mirrored
+    rule broken twice (parse errors among them, see :func:`flawed_frame`), a timestamp before
+    1995 on every fourth row (more findings than examples shown), a clean row's key repeated
+    at the far end, and an index that neither starts at 0 nor ascends."""
+    frame = flawed_frame(extract)
+    column = next(c.name for c in extract.columns if c.type is Type.TIMESTAMP)
+    early = frame.index[2::4]
+    frame.loc[early, column] = pd.date_range("1970-01-01", periods=len(early), freq="D", tz="UTC")
+    frame = pd.concat([frame, frame.iloc[[2]]], ignore_index=True)
+    frame.index = frame.index[::-1] + 100
+    return frame
+
+
+def without_time(outcome) -> dict:
+    return {k: v for k, v in outcome.to_dict().items() if k != "elapsed_seconds"}
+
+
+def batches_validated(monkeypatch) -> list[tuple[str, pd.DataFrame]]:
+    """(suite name, frame) of every batch GX validates from now on."""
+    batches = []
+    validate = suites._validate
+
+    def recorded(suite, frame):
+        batches.append((suite.name, frame))
+        return validate(suite, frame)
+
+    monkeypatch.setattr(suites, "_validate", recorded)
+    return batches
+
+
+@pytest.mark.parametrize("extract", ALL_EXTRACTS, ids=EXTRACT_IDS)
+def test_a_batch_validated_in_slices_reports_what_the_whole_batch_does(extract, monkeypatch):
+    frame = batch_with_findings_everywhere(extract)
+    whole = validate_frame(extract, frame)
+    assert failure_of(whole, "expect_compound_columns_to_be_unique").unexpected_count == 2
+    assert max(f.unexpected_count or 0 for f in whole.failed) > suites.MAX_EXAMPLES
+
+    monkeypatch.setattr(suites, "SLICE_ROWS", 7)
+    batches = batches_validated(monkeypatch)
+    in_slices = validate_frame(extract, frame)
+
+    assert len(batches) > 3
+    assert without_time(in_slices) == without_time(whole)
+
+
+@pytest.mark.parametrize("extract", [STORE_WEB_EVENTS, CRM_CONTACTS], ids=lambda e: e.name)
+def test_a_missing_column_is_critical_in_slices_as_on_the_whole_batch(extract, monkeypatch):
+    required = next(c.name for c in extract.columns if c.required and c.name not in extract.natural_key)
+    frame = batch_with_findings_everywhere(extract).drop(columns=[required])
+    whole = validate_frame(extract, frame)
+    monkeypatch.setattr(suites, "SLICE_ROWS", 7)
+    in_slices = validate_frame(extract, frame)
+    assert not in_slices.success
+    assert failure_of(in_slices, "expect_table_columns_to_match_set").observed == (
+        f"missing columns: {required}"
+    )
+    assert without_time(in_slices) == without_time(whole)
+
+
+def test_the_row_count_is_judged_on_the_whole_batch_not_on_a_slice(monkeypatch):
+    """A bound the batch breaks and no slice does is still reported, with the batch's count."""
+    import great_expectations.expectations as gxe
+
+    frame = clean_frame(STORE_WEB_EVENTS, rows=40)
+    contract = suites.contract_expectations
+
+    def with_an_upper_bound(extract):
+        bound = gxe.ExpectTableRowCountToBeBetween(max_value=39, severity=INFO)
+        return [*contract(extract), bound]
+
+    monkeypatch.setattr(suites, "contract_expectations", with_an_upper_bound)
+    monkeypatch.setattr(suites, "_SUITES", {})
+    monkeypatch.setattr(suites, "SLICE_ROWS", 7)
+    outcome = validate_frame(STORE_WEB_EVENTS, frame)
+    assert failure_of(outcome, "expect_table_row_count_to_be_between").observed == "40"
+
+
+def test_every_row_is_in_one_slice_with_every_copy_of_its_key(monkeypatch):
+    frame = batch_with_findings_everywhere(STORE_WEB_EVENTS)
+    monkeypatch.setattr(suites, "SLICE_ROWS", 7)
+    batches = batches_validated(monkeypatch)
+    validate_frame(STORE_WEB_EVENTS, frame)
+    slices = [part for name, part in batches if name == "store_web_events_suite"]
+    positions = np.concatenate([part.index.to_numpy() for part in slices])
+    assert sorted(positions) == list(range(len(frame)))
+    assert all(part.index.is_monotonic_increasing for part in slices)  # in frame order
+    copies = {2, len(frame) - 1}  # the repeated key's rows
+    assert copies in [copies & set(part.index) for part in slices]
+    # the table-level expectations see the whole batch once
+    assert [len(part) for name, part in batches if name != "store_web_events_suite"] == [len(frame)]
+
+
+def test_a_slice_is_gone_before_the_next_is_validated(monkeypatch):
+    """GX's objects hold a batch in reference cycles; kept until a collection, the slices
+    of a large batch would add up to the whole batch's memory."""
+    import weakref
+
+    monkeypatch.setattr(suites, "SLICE_ROWS", 7)
+    earlier, alive_at_each = [], []
+    validate = suites._validate
+
+    def watched(suite, frame):
+        alive_at_each.append(sum(ref() is not None for ref in earlier))
+        earlier.append(weakref.ref(frame))
+        return validate(suite, frame)
+
+    monkeypatch.setattr(suites, "_validate", watched)
+    validate_frame(STORE_WEB_EVENTS, clean_frame(STORE_WEB_EVENTS, rows=40))
+    assert len(alive_at_each) > 3
+    assert alive_at_each == [0] * len(alive_at_each)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 40], ids=["empty", "one row", "exactly SLICE_ROWS"])
+def test_a_batch_of_at_most_slice_rows_is_validated_as_one(rows, monkeypatch):
+    monkeypatch.setattr(suites, "SLICE_ROWS", 40)
+    batches = batches_validated(monkeypatch)
+    outcome = validate_frame(STORE_WEB_EVENTS, clean_frame(STORE_WEB_EVENTS, rows=40).iloc[:rows])
+    assert [(name, len(part)) for name, part in batches] == [("store_web_events_suite", rows)]
+    assert outcome.evaluated == len(build_suite(STORE_WEB_EVENTS).expectations)
