@@ -15,6 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from cdp_pipeline.defs.step_outputs import COLUMNS
+from cdp_pipeline.erasure import RECORD_KEYS
 from cdp_pipeline.identity.attach import ATTRIBUTION_COLUMNS
 
 
@@ -84,12 +85,13 @@ READS = {
 """Per reading asset, the frames and columns (besides ``person_id``) it uses."""
 
 ATTRIBUTION_KEYS = {
-    **{frame: list(ATTRIBUTION_COLUMNS[source]) for frame, source in SOURCE_OF_FRAME.items() if source in ATTRIBUTION_COLUMNS},
     # and what machine opens are told by (models.human_engagement.encode_email_events)
     "email_events": [*ATTRIBUTION_COLUMNS["crm_email_events"], "campaign_id", "event_type", "event_time", "user_agent",
                      "link_url"],
-    "crm_contacts": ["record_id"],
-    "store_customers": ["customer_id"],
+    "orders": list(ATTRIBUTION_COLUMNS["store_orders"]),
+    "web_events": list(ATTRIBUTION_COLUMNS["store_web_events"]),
+    "webinar_registrations": list(ATTRIBUTION_COLUMNS["webinar_attendees"]),
+    **{source: [column] for source, (_, column) in RECORD_KEYS.items()},  # snapshots: by their record id
 }
 """What ``person_activity`` reads to attribute rows."""
 

@@ -134,16 +134,16 @@ def _committed_table(store, name: str, columns: list[str]) -> pd.DataFrame:
 )
 def person_activity(identity_resolution, landing_drops, state: StateResource) -> dg.Output:
     from cdp_pipeline.consent import with_person_ids
+    from cdp_pipeline.erasure import RECORD_KEYS
     from cdp_pipeline.identity.attach import attribute_events
     from cdp_pipeline.ingest.state import StateStore
     from cdp_pipeline.models.human_engagement import flag_machine_engagement
 
     identity = identity_resolution.identity_map
-    by_record_id = {"crm_contacts": ("crm", "record_id"), "store_customers": ("store", "customer_id")}
 
     def with_persons(source: str, table: pd.DataFrame) -> pd.DataFrame:
-        if source in by_record_id:  # a snapshot: a row without a person is an erased person's, delivered again
-            return with_person_ids(table, identity, *by_record_id[source])
+        if source in RECORD_KEYS:  # a snapshot: a row without a person is an erased person's, delivered again
+            return with_person_ids(table, identity, *RECORD_KEYS[source])
         return attribute_events(identity_resolution, {source: table})[source]
 
     store, columns = StateStore(state.folder), source_columns_read()
