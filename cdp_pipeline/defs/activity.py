@@ -17,6 +17,7 @@ import pandas as pd
 from cdp_pipeline.defs.step_outputs import COLUMNS
 from cdp_pipeline.erasure import RECORD_KEYS
 from cdp_pipeline.identity.attach import ATTRIBUTION_COLUMNS
+from cdp_pipeline.models.features import ENGAGEMENT_COLUMNS
 
 
 @dataclass
@@ -48,13 +49,7 @@ SOURCE_OF_FRAME = {
 }
 """The ingested extract each frame of the activity comes from."""
 
-ENGAGEMENT_READS = {
-    "email_events": ["event_time", "campaign_id", "recipient", "event_type", "user_agent", "link_url"],
-    "orders": ["created_at", "order_id", "total", "financial_status", "lineitem_category"],
-    "web_events": ["timestamp", "anonymous_id", "user_id", "event", "category"],
-    "webinar_registrations": ["webinar_start", "attended", "registration_time"],
-}
-"""What the engagement features read (``models.features.prepare_engagement_data``)."""
+ENGAGEMENT_READS = {frame: list(columns) for frame, columns in ENGAGEMENT_COLUMNS.items()}
 
 READS = {
     "golden_records": {  # activity facts (identity.golden) and consent (consent.derive_consent)

@@ -56,6 +56,14 @@ DAY_US = 86_400e6
 # less certain than 20 of 20; fixed, so a person's value never depends on who else is scored.
 PRIOR_RESPONSES, PRIOR_SENDS = 1.0, 4.0
 
+ENGAGEMENT_COLUMNS = {
+    "email_events": ("event_time", "campaign_id", "recipient", "event_type", "user_agent", "link_url"),
+    "orders": ("created_at", "order_id", "total", "financial_status", "lineitem_category"),
+    "web_events": ("timestamp", "anonymous_id", "user_id", "event", "category"),
+    "webinar_registrations": ("webinar_start", "attended", "registration_time"),
+}
+"""What the features read of each attributed frame besides ``person_id``, its time first."""
+
 FRAME_ALIASES = {
     "email_events": ("email_events", "crm_email_events"),
     "orders": ("orders", "store_orders"),
@@ -229,12 +237,12 @@ def _attributed(
 
 def prepare_engagement_data(frames: dict[str, pd.DataFrame]) -> EngagementData:
     """Encode every source once; cutting is then masking (see ``engagement_features``)."""
-    email = _attributed(get_frame(frames, "email_events"), "event_time",
-                        ("campaign_id", "recipient", "event_type", "user_agent", "link_url"), keep_unattributed=True)
-    orders = _attributed(get_frame(frames, "orders"), "created_at",
-                         ("order_id", "total", "financial_status", "lineitem_category"))
-    web = _attributed(get_frame(frames, "web_events"), "timestamp", ("anonymous_id", "user_id", "event", "category"))
-    webinars = _attributed(get_frame(frames, "webinar_registrations"), "webinar_start", ("attended", "registration_time"))
+    def read(name: str, **keep) -> pd.DataFrame | None:
+        time_column, *columns = ENGAGEMENT_COLUMNS[name]
+        return _attributed(get_frame(frames, name), time_column, tuple(columns), **keep)
+
+    email = read("email_events", keep_unattributed=True)
+    orders, web, webinars = read("orders"), read("web_events"), read("webinar_registrations")
     profiles = get_frame(frames, "profiles")
     persons = _person_ids(profiles)
     for frame in (email, orders, web, webinars):
