@@ -35,6 +35,34 @@ def growth_exponent(n1: int, t1: float, n2: int, t2: float) -> float:
     return math.log(t2 / t1) / math.log(n2 / n1) if t1 > 0 and t2 > 0 and n2 != n1 else float("nan")
 
 
+def _identity_misses_section(results: list[dict]) -> list[str]:
+    """How much of recall's gap the records could close: most missed pairs hold nothing to link by."""
+    if not results:
+        return []
+    lines = ["", "## The true pairs identity resolution left apart", "",
+             "Every true pair of records in two of our persons, by what the two records hold (the first "
+             "that applies; `identity.evaluate.missed_pairs_by_evidence`). Only the last row is evidence "
+             "the model could have weighed higher; a guard refused the first on purpose (an identifier "
+             "held by too many people, a role address, a conflicting birth date), and the others hold "
+             "nothing but a name, or not even that, in common. \"Recall if found\": pairwise recall had "
+             "that row's pairs been linked as well.", ""]
+    names = list(results[0]["identity_misses"]["by_evidence"])
+    header = ["evidence"]
+    for r in results:
+        header += [f"{r['persons']:,}: pairs", "share", "recall if found"]
+    rows = []
+    for name in names:
+        row = [name]
+        for r in results:
+            cell = r["identity_misses"]["by_evidence"][name]
+            recall = r.get("quality", {}).get("identity", {}).get("recall")
+            missed = r["identity_misses"]["missed_pairs"]
+            gain = (1 - recall) * cell["pairs"] / missed if isinstance(recall, float) and missed else None
+            row += [f"{cell['pairs']:,}", f"{cell['share']:.1%}", _score(recall + gain) if gain is not None else ""]
+        rows.append(row)
+    return lines + _table(header, rows)
+
+
 def _splink_section(results: list[dict]) -> list[str]:
     """Our resolver and Splink on the same records, scored by the same function."""
     if not results:
@@ -171,6 +199,7 @@ def render(results: list[dict], identity_scale: list[dict] = ()) -> str:
     flat = [_flatten(r.get("quality", {})) for r in results]
     metrics = sorted({k for f in flat for k in f})
     lines += _table(["metric", *[f"{r['persons']:,}" for r in results]], [[m, *[f.get(m, "") for f in flat]] for m in metrics])
+    lines += _identity_misses_section([r for r in results if "identity_misses" in r])
     lines += _splink_section([r for r in results if "splink" in r])
     lines += _identity_scale_section(list(identity_scale))
     lines += _profiling_section()

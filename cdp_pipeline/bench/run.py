@@ -116,10 +116,7 @@ def bench_size(persons: int, days: int, seed: int, out: Path, with_splink: bool)
     results_file = out / f"{persons}.json"
     results_file.write_text(json.dumps(result, indent=2, default=str))
     result["quality"] = quality_against_truth(truth)
-    if with_splink:
-        from cdp_pipeline.bench.splink_compare import compare_with_splink
-
-        result["splink"] = compare_with_splink(truth_dir=truth)
+    result.update(identity_on_state(truth, with_splink))
     results_file.write_text(json.dumps(result, indent=2, default=str))
     return result
 
@@ -132,6 +129,19 @@ def quality_against_truth(truth: Path) -> dict:
         return evaluate("all", truth_dir=truth)
     except Exception as exc:  # the timing results stand on their own
         return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def identity_on_state(truth: Path, with_splink: bool) -> dict:
+    """Our resolver once more on the state's records: which true pairs it left apart and what
+    those records hold, and, with ``with_splink``, Splink on the same records."""
+    from cdp_pipeline.bench.splink_compare import compare_with_splink, resolve_state
+    from cdp_pipeline.identity import missed_pairs_by_evidence
+
+    ours, cost, truth_records = resolve_state(truth)
+    found = {"identity_misses": missed_pairs_by_evidence(ours.records, ours.identity_map, truth_records)}
+    if with_splink:
+        found["splink"] = compare_with_splink(ours, cost, truth_records)
+    return found
 
 
 def _machine() -> dict:

@@ -188,23 +188,28 @@ def where_they_differ(records: pd.DataFrame, truth: pd.DataFrame, ours: pd.DataF
     }
 
 
-def compare_with_splink(truth_dir: Path) -> dict:
-    """Resolves the state's records with our resolver and with Splink; scores both on the truth.
-
-    Splink's threshold sweep (clusters at other probabilities from the same trained model) is
-    scored too, outside the timing, to show how much the chosen threshold matters.
-    """
+def resolve_state(truth_dir: Path):
+    """(resolution, its cost, truth records): our resolver on the state's records, in this
+    process, measured as Splink is."""
     from cdp_pipeline.config import Settings
     from cdp_pipeline.extracts import ALL_EXTRACTS
     from cdp_pipeline.identity import read_truth_records, resolve_identities
-    from cdp_pipeline.identity.evaluate import pairwise_scores
     from cdp_pipeline.ingest.state import StateStore
 
     store = StateStore(Settings.from_env().state_dir)
     frames = {e.name: store.load(e.name)[0] for e in ALL_EXTRACTS}
-    truth = read_truth_records(truth_dir)
+    ours, cost = _measured(lambda: resolve_identities(frames))
+    return ours, cost, read_truth_records(truth_dir)
 
-    ours, our_cost = _measured(lambda: resolve_identities(frames))
+
+def compare_with_splink(ours, our_cost: dict, truth: pd.DataFrame) -> dict:
+    """Splink on the records of our resolution ``ours``; both scored on the truth.
+
+    Splink's threshold sweep (clusters at other probabilities from the same trained model) is
+    scored too, outside the timing, to show how much the chosen threshold matters.
+    """
+    from cdp_pipeline.identity.evaluate import pairwise_scores
+
     (splink_map, linker, predictions), splink_cost = _measured(lambda: run_splink(ours))
     sweep = {
         str(t): pairwise_scores(cluster_identity_map(linker, predictions, ours.records, t), truth)["f1"]

@@ -61,6 +61,55 @@ def pairwise_scores(identity_map: pd.DataFrame, truth_records: pd.DataFrame) -> 
     }
 
 
+# Why a true pair of records was not linked, judged on what the two records hold, in this
+# order (the first that applies). Only the last could be found by weighing the evidence
+# differently; the others are vetoed by a guard or hold nothing to compare but a name.
+MISSED_PAIR_EVIDENCE = (
+    "shared email or phone refused by a guard",
+    "a record without a name",
+    "another surname",
+    "another first name",
+    "same name, nothing else in common",
+    "same name and more in common",
+)
+# What may agree besides the name: what the probabilistic model weighs.
+CORROBORATING_FIELDS = ("dob", "street", "postcode", "city", "employer")
+
+
+def missed_pairs_by_evidence(records: pd.DataFrame, identity_map: pd.DataFrame,
+                             truth_records: pd.DataFrame) -> dict:
+    """The true pairs the resolution left apart, by what their two records hold.
+
+    Recall's gap is only worth chasing where the records hold something to link by: a cookie
+    never identified, or two records sharing a common name and nothing else, are left apart on
+    purpose (a namesake looks exactly the same). ``records`` are the resolution's (names folded,
+    identifiers normalised); pairs are counted over the records the truth knows, so ``missed``
+    is the pairwise scores' true pairs minus their true positives.
+    """
+    key = ["source", "source_record_id"]
+    fields = ["first_canon", "last_fold", "email_norm", "phone", *CORROBORATING_FIELDS]
+    frame = (records[key + fields].astype({"source_record_id": "string"})
+             .merge(identity_map[key + ["person_id"]].astype({"source_record_id": "string"}), on=key)
+             .merge(truth_records[key + ["true_person_id"]].astype("string"), on=key))
+    split = frame.groupby("true_person_id")["person_id"].transform("nunique") > 1
+    frame = frame[split.to_numpy()].assign(pos=np.arange(int(split.sum())))
+    pairs = frame.merge(frame, on="true_person_id", suffixes=("_a", "_b"))
+    pairs = pairs[(pairs["pos_a"] < pairs["pos_b"]) & (pairs["person_id_a"] != pairs["person_id_b"])]
+
+    def agree(field: str) -> pd.Series:
+        return (pairs[f"{field}_a"] == pairs[f"{field}_b"]).fillna(False).astype(bool)
+
+    unnamed = (pairs[["first_canon_a", "last_fold_a", "first_canon_b", "last_fold_b"]].isna().any(axis=1))
+    corroborated = np.logical_or.reduce([agree(f).to_numpy() for f in CORROBORATING_FIELDS])
+    evidence = np.select(
+        [agree("email_norm") | agree("phone"), unnamed, ~agree("last_fold"), ~agree("first_canon"), ~corroborated],
+        MISSED_PAIR_EVIDENCE[:-1], default=MISSED_PAIR_EVIDENCE[-1])
+    counts = pd.Series(evidence).value_counts().reindex(list(MISSED_PAIR_EVIDENCE), fill_value=0)
+    missed = int(counts.sum())
+    return {"missed_pairs": missed,
+            "by_evidence": {name: {"pairs": int(n), "share": n / missed if missed else 0.0} for name, n in counts.items()}}
+
+
 def read_truth_records(truth_dir) -> pd.DataFrame:
     """The truth folder's ``records.csv`` as strings (ids keep their leading zeros)."""
     from pathlib import Path

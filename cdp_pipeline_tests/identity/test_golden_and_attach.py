@@ -9,6 +9,7 @@ from cdp_pipeline.identity import (
     ResolutionSettings,
     attribute_events,
     build_golden_records,
+    missed_pairs_by_evidence,
     pairwise_scores,
     resolve_identities,
 )
@@ -139,6 +140,51 @@ def test_perfect_clustering_scores_one():
     truth = pd.DataFrame({"source": "crm", "source_record_id": list("abc"), "true_person_id": ["T1", "T1", "T2"]})
     s = pairwise_scores(truth.rename(columns={"true_person_id": "person_id"}), truth)
     assert s["f1"] == 1.0 and s["b3_f1"] == 1.0
+
+
+def test_missed_true_pairs_are_told_apart_by_what_their_two_records_hold():
+    people = pd.DataFrame([
+        # key, first, last, email, phone, city
+        ("a", "john", "smith", "js@acme.example", "+34600000001", "london"),
+        ("b", "john", "smith", None, None, "london"),  # with a: same name and city
+        ("c", None, None, None, None, None),  # a cookie: nothing to compare
+        ("d", "john", "smith", None, None, "paris"),  # with a, b: the name alone
+        ("e", "jane", "smith", None, "+34600000001", None),  # with a: a shared phone a guard refused
+        ("f", "john", "smyth", None, None, None),
+        ("g", "mary", "jones", None, None, None),  # g and h: found, not counted
+        ("h", "mary", "jones", None, None, None),
+    ], columns=["source_record_id", "first_canon", "last_fold", "email_norm", "phone", "city"]).assign(
+        source="crm", dob=pd.NaT, street=None, postcode=None, employer=None)
+    truth = people[["source", "source_record_id"]].assign(true_person_id=["T1"] * 6 + ["T2"] * 2)
+    predicted = people[["source", "source_record_id"]].assign(person_id=list("ABCDEFGG"))
+
+    found = missed_pairs_by_evidence(people, predicted, truth)
+
+    pairs = {name: v["pairs"] for name, v in found["by_evidence"].items()}
+    assert pairs == {
+        "shared email or phone refused by a guard": 1,  # ae
+        "a record without a name": 5,  # c with each other
+        "another surname": 4,  # f with a, b, d, e
+        "another first name": 2,  # e with b, d
+        "same name, nothing else in common": 2,  # d with a, b
+        "same name and more in common": 1,  # ab
+    }
+    assert found["missed_pairs"] == 15 == sum(pairs.values())
+
+
+def test_missed_pairs_are_exactly_the_true_pairs_the_scores_count_as_not_found():
+    from cdp_pipeline_tests.identity.population import population
+
+    rows, truth = population(persons=300, seed=11)
+    resolution = resolve_identities(frames(**rows))
+    scores = pairwise_scores(resolution.identity_map, truth)
+    known = truth.merge(resolution.identity_map[["source", "source_record_id"]], on=["source", "source_record_id"])
+    true_pairs = float((known.groupby("true_person_id").size().pipe(lambda n: n * (n - 1) / 2)).sum())
+
+    found = missed_pairs_by_evidence(resolution.records, resolution.identity_map, truth)
+
+    assert found["missed_pairs"] == pytest.approx(true_pairs * (1 - scores["recall"]))
+    assert found["missed_pairs"] > 0
 
 
 def test_the_rows_that_could_reach_some_records_hold_every_row_attributed_to_them(story):
