@@ -48,6 +48,10 @@ def normalise_address(emails: pd.Series) -> pd.Series:
     return normalize_emails(emails)["email_norm"].astype("string")
 
 
+IDENTITY_MAP_COLUMNS = ["source", "source_record_id", "person_id"]
+"""What ``with_person_ids`` reads of the identity map."""
+
+
 def with_person_ids(
     frame: pd.DataFrame, identity_map: pd.DataFrame, source: str, record_id_column: str
 ) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from cdp_pipeline.consent import IDENTITY_MAP_COLUMNS
 from cdp_pipeline.defs.activity import SOURCE_OF_FRAME, PersonActivity, activity_input, source_columns_read
 from cdp_pipeline.defs.common import OWNERS, IngestedExtract
 from cdp_pipeline.defs.metadata import frame_metadata, json_metadata
@@ -10,10 +11,24 @@ from cdp_pipeline.defs.resources import StateResource, WarehouseResource
 from cdp_pipeline.defs.step_outputs import COLUMNS, FRAME_FOLDERS
 from cdp_pipeline.extracts import EXTRACTS_BY_NAME
 from cdp_pipeline.frames import release_unused_memory
+from cdp_pipeline.identity import attach, golden
 from cdp_pipeline.identity.records import SOURCE_COLUMNS
 
 IDENTITY_SOURCES = tuple(SOURCE_COLUMNS)
 """The ingested extracts identity records and attributed activity come from."""
+
+
+def _resolution_input(*reads: dict[str, list[str] | None]) -> dg.AssetIn:
+    """The resolution as an input that loads the tables and columns ``reads`` name (None: a whole
+    table), the union when several are given; at a million persons it is gigabytes, and most
+    steps read a few of its columns."""
+    columns: dict[str, list[str] | None] = {}
+    for read in reads:
+        for table, names in read.items():
+            union = None if names is None or (table in columns and columns[table] is None) else \
+                list(dict.fromkeys([*columns.get(table, []), *names]))
+            columns[table] = union
+    return dg.AssetIn("identity_resolution", metadata={COLUMNS: columns})
 
 
 def _previous_identity_map(warehouse: WarehouseResource) -> pd.DataFrame | None:
@@ -28,6 +43,7 @@ def _previous_identity_map(warehouse: WarehouseResource) -> pd.DataFrame | None:
     group_name="identity",
     kinds={"pandas", "scipy"},
     owners=OWNERS,
+    io_manager_key=FRAME_FOLDERS,
     # The sources are read from the ingest state, not handed in as inputs: Dagster keeps a
     # step's inputs until it ends, and at a million persons the frames are gigabytes that
     # resolution no longer needs once the records are built.
@@ -92,6 +108,7 @@ def identity_resolution(
         "One row per identity record: its source, id, person and why it joined that person "
         "(`match_rule`, `match_confidence`). Published as `identity_map`."
     ),
+    ins={"identity_resolution": _resolution_input({"identity_map": None})},
 )
 def identity_map(identity_resolution) -> dg.Output:
     table = identity_resolution.identity_map
@@ -125,7 +142,10 @@ def _committed_table(store, name: str, columns: list[str]) -> pd.DataFrame:
     # and the later stages read (defs/activity.py), not where a row came from (file, line) nor
     # a web event's traits and properties.
     deps=list(IDENTITY_SOURCES),
-    ins={"identity_resolution": dg.AssetIn(), "landing_drops": dg.AssetIn()},
+    ins={
+        "identity_resolution": _resolution_input(attach.RESOLUTION_COLUMNS, {"identity_map": IDENTITY_MAP_COLUMNS}),
+        "landing_drops": dg.AssetIn(),
+    },
     description=(
         "Every email event, order line, web event and webinar registration with the person it "
         "belongs to; a cookie's anonymous past counts for its person once it identifies. Email "
@@ -194,7 +214,10 @@ def person_activity(identity_resolution, landing_drops, state: StateResource) ->
             ),
         ),
     },
-    ins={"identity_resolution": dg.AssetIn(), "person_activity": activity_input("golden_records")},
+    ins={
+        "identity_resolution": _resolution_input(attach.RESOLUTION_COLUMNS, golden.RESOLUTION_COLUMNS),
+        "person_activity": activity_input("golden_records"),
+    },
 )
 def golden_records(identity_resolution, person_activity: PersonActivity):
     from cdp_pipeline.consent import derive_consent

@@ -1,6 +1,6 @@
 """Where assets hand their outputs to each other: Dagster's filesystem pickles, made faster and
-atomic, and the large tables (the ingested extracts, the attributed activity) in Arrow files a
-downstream asset reads column by column.
+atomic, and the large tables (the ingested extracts, the resolution, the attributed activity) in
+Arrow files a downstream asset reads column by column.
 
 Dagster's own filesystem IO manager pickles with protocol 4, which copies every Arrow string
 buffer into a bytes object first. Protocol 5 writes the buffers as they are. Each output is

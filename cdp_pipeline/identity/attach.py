@@ -25,6 +25,10 @@ ATTRIBUTION_COLUMNS = {
 """What ``attribute_events`` and ``rows_reaching`` read of each source."""
 
 
+RESOLUTION_COLUMNS = {"records": ["record_key", "person_id"], "record_emails": ["rec", "email_norm", "email_typed"]}
+"""What ``attribute_events`` reads of the resolution."""
+
+
 def _person_by_key(resolution) -> pd.Series:
     records = resolution.records
     return pd.Series(records["person_id"].to_numpy(), index=records["record_key"].to_numpy())

@@ -40,6 +40,12 @@ SURVIVING_FIELDS = {
     "timezone": "time_zone",
 }
 
+RESOLUTION_COLUMNS = {
+    "records": ["person_id", "trust", "seen_at", *SURVIVING_FIELDS.values()],
+    "record_emails": ["rec", "email_norm", "email_valid", "seen_at"],
+}
+"""What ``build_golden_records`` reads of the resolution besides what attribution reads."""
+
 
 def _survivor(records: pd.DataFrame, column: str) -> pd.Series:
     """Per person: the value from the most trusted, then freshest, record that has one."""

@@ -25,6 +25,7 @@ Order of work, and why:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,12 @@ class ResolutionSettings:
 
 @dataclass
 class IdentityResolution:
+    """Who is who: every record with its person, and how they were linked. Its tables are
+    stored one Arrow file each (``ARROW_TABLES``), so a later step loads only the columns it
+    reads; a table that step did not ask for is None."""
+
+    ARROW_TABLES: ClassVar[tuple[str, ...]] = ("identity_map", "records", "record_emails", "system_keys", "links")
+
     identity_map: pd.DataFrame
     records: pd.DataFrame
     record_emails: pd.DataFrame

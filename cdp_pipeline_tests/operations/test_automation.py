@@ -190,6 +190,7 @@ def test_a_successful_run_leaves_no_stored_raw_extract_behind(tmp_path):
             (storage / name).mkdir()
             (storage / name / "table.arrow").write_bytes(b"raw rows")
         (storage / f"{RAW_OUTPUT_ASSETS[0]}.previous").mkdir()  # set aside by a write cut off
-        (storage / "identity_resolution").write_bytes(b"pickled resolution")
+        (storage / "identity_resolution").mkdir()  # derived, not rows as delivered: it stays
+        (storage / "identity_resolution" / "records.arrow").write_bytes(b"resolved records")
         assert sorted(scrub_raw_step_outputs(instance)) == sorted(RAW_OUTPUT_ASSETS)
         assert [p.name for p in storage.iterdir()] == ["identity_resolution"]

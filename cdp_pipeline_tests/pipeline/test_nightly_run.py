@@ -123,9 +123,10 @@ def test_no_raw_email_address_or_phone_number_reaches_the_run_logs_or_metadata(f
     assert not phones, sorted(phones)[:5]
 
 
-def test_each_reader_of_the_activity_names_every_column_it_uses(first_run, tmp_path, monkeypatch):
-    """Readers load only what ``defs/activity.py`` says they read: given every column instead,
-    each computes the same tables, so nothing they use was left out."""
+def test_each_reader_of_the_activity_and_the_resolution_names_every_column_it_uses(first_run, tmp_path, monkeypatch):
+    """Readers load only the columns they name (``defs/activity.py`` for the activity, the
+    resolution's inputs in ``defs/identity.py``): given every column instead, each computes the
+    same tables, so nothing they use was left out."""
     import dagster as dg
 
     from cdp_pipeline.definitions import ASSETS
@@ -135,8 +136,9 @@ def test_each_reader_of_the_activity_names_every_column_it_uses(first_run, tmp_p
     from cdp_pipeline.defs.step_outputs import FRAME_FOLDERS, FrameFolders, FrameFolderStorage, StepOutputStorage
 
     workdir, _ = first_run
-    readers = [a for a in ASSETS if "person_activity" in {k.to_user_string() for k in a.keys_by_input_name.values()}]
-    assert {a.node_def.name for a in readers} >= set(READS) - {"segment_templates"}
+    projected_outputs = {"person_activity", "identity_resolution"}
+    readers = [a for a in ASSETS if projected_outputs & {k.to_user_string() for k in a.keys_by_input_name.values()}]
+    assert {a.node_def.name for a in readers} >= set(READS) - {"segment_templates"} | {"identity_map", "person_activity"}
 
     def computed(name: str) -> dict:
         storage, state = tmp_path / name / "storage", tmp_path / name / "state"
@@ -157,17 +159,22 @@ def test_each_reader_of_the_activity_names_every_column_it_uses(first_run, tmp_p
         self, dg.build_input_context(asset_key=context.asset_key), path))
     whole = computed("whole")
 
+    def tables(value) -> dict[str, pd.DataFrame]:
+        if isinstance(value, pd.DataFrame):
+            return {"": value}
+        if isinstance(value, dict):  # a template asset's member table per segment
+            return {slug: members for slug, (_, members) in value.items()}
+        if hasattr(type(value), "ARROW_TABLES"):  # the activity
+            return {name: getattr(value, name) for name in type(value).ARROW_TABLES}
+        return {}  # a trained model: its scores are compared
+
     compared = 0
     for key, value in projected.items():
-        frames = {key: value} if isinstance(value, pd.DataFrame) else {}
-        if isinstance(value, dict):  # a template asset's member table per segment
-            frames = {slug: members for slug, (_, members) in value.items()}
-            assert value.keys() == whole[key].keys(), key
-        for part, frame in frames.items():
-            other = whole[key] if part == key else whole[key][part][1]
-            pd.testing.assert_frame_equal(frame, other, obj=f"{key}:{part}")
+        assert tables(value).keys() == tables(whole[key]).keys(), key
+        for part, frame in tables(value).items():
+            pd.testing.assert_frame_equal(frame, tables(whole[key])[part], obj=f"{key}:{part}")
             compared += 1
-    assert compared >= 6
+    assert compared >= 12
 
 
 def test_a_second_run_without_new_drops_keeps_every_person_id_and_table(first_run, generated):
