@@ -7,9 +7,9 @@ import dagster as dg
 from cdp_pipeline.defs import identity, ingest, models, publish, quality, segments
 from cdp_pipeline.defs.automation import PUBLISH_TAGS, build_automation
 from cdp_pipeline.defs.common import IngestGuards
+from cdp_pipeline.defs.execution import in_process_releasing_memory
 from cdp_pipeline.defs.resources import default_resources
 from cdp_pipeline.defs.retention import build_output_scrubber
-from cdp_pipeline.frames import release_unused_memory
 
 ASSETS = [
     ingest.landing_drops,
@@ -33,18 +33,10 @@ ASSETS = [
 ]
 
 
-@dg.success_hook
-def release_memory_after_each_step(context: dg.HookContext) -> None:
-    """Every step runs in one process (the in-process executor): what the allocators keep of
-    one step's frames would otherwise add to the next one's peak."""
-    release_unused_memory()
-
-
 nightly = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
-    executor_def=dg.in_process_executor,
-    hooks={release_memory_after_each_step},
+    executor_def=in_process_releasing_memory,
     tags=PUBLISH_TAGS,
     description=(
         "Ingest every pending drop, validate, resolve identities, train and score, build the "

@@ -49,9 +49,9 @@ def release_unused_memory() -> None:
     Arrow's allocator (mimalloc) and glibc's keep freed memory for reuse, and a process that
     runs every step of the night counts it in its peak: at a million persons, 2.2 GiB stayed
     after identity resolution let its source frames go. ``malloc_trim`` is glibc's (as Dask
-    calls it); elsewhere only Arrow's pool is released. No ``gc.collect()``: frames are freed
-    when their last reference goes, and a collection costs a quarter of a second in a run's
-    process, each step.
+    calls it); elsewhere only Arrow's pool is released. No ``gc.collect()`` here: a full
+    collection costs a quarter of a second in a run's process; the nightly job's executor
+    collects only the young generations between steps (``defs/execution.py``).
     """
     pa.default_memory_pool().release_unused()
     try:
