@@ -15,13 +15,14 @@ PREVIEW_ROWS = 5
 
 
 def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(name=str(name), type=str(dtype))
-            for name, dtype in frame.dtypes.items()
-            if not str(name).startswith("_raw")
-        ]
-    )
+    return _schema_of([(str(name), str(dtype)) for name, dtype in frame.dtypes.items() if not str(name).startswith("_raw")])
+
+
+def _schema_of(columns: list[tuple[str, str]]) -> dg.TableSchema:
+    """Dagster compiles ``TableSchema``'s constructor on its first call and keeps a copy of the
+    caller's local variables with it for good: called where a frame is in scope, that frame (the
+    first ingested extract of a run) would stay in memory as long as the process."""
+    return dg.TableSchema(columns=[dg.TableColumn(name=name, type=dtype) for name, dtype in columns])
 
 
 def masked_preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
