@@ -18,16 +18,13 @@ IDENTITY_SOURCES = tuple(SOURCE_COLUMNS)
 """The ingested extracts identity records and attributed activity come from."""
 
 
-def _resolution_input(*reads: dict[str, list[str] | None]) -> dg.AssetIn:
-    """The resolution as an input that loads the tables and columns ``reads`` name (None: a whole
-    table), the union when several are given; at a million persons it is gigabytes, and most
-    steps read a few of its columns."""
-    columns: dict[str, list[str] | None] = {}
+def _resolution_input(*reads: dict[str, list[str]]) -> dg.AssetIn:
+    """The resolution as an input that loads only the tables and columns ``reads`` name (their
+    union): at a million persons it is gigabytes, and most steps read a few of its columns."""
+    columns: dict[str, list[str]] = {}
     for read in reads:
         for table, names in read.items():
-            union = None if names is None or (table in columns and columns[table] is None) else \
-                list(dict.fromkeys([*columns.get(table, []), *names]))
-            columns[table] = union
+            columns[table] = list(dict.fromkeys([*columns.get(table, []), *names]))
     return dg.AssetIn("identity_resolution", metadata={COLUMNS: columns})
 
 
@@ -108,7 +105,7 @@ def identity_resolution(
         "One row per identity record: its source, id, person and why it joined that person "
         "(`match_rule`, `match_confidence`). Published as `identity_map`."
     ),
-    ins={"identity_resolution": _resolution_input({"identity_map": None})},
+    ins={"identity_resolution": dg.AssetIn(metadata={COLUMNS: {"identity_map": None}})},  # all of the map
 )
 def identity_map(identity_resolution) -> dg.Output:
     table = identity_resolution.identity_map
