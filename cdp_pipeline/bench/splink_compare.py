@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.bench.measure import ResourceSampler, current_rss_bytes
+from cdp_pipeline.identity.evaluate import pairs_within
 
 SPLINK_COLUMNS = {  # Splink input column -> column of IdentityResolution.records
     "first_name": "first_fold",
@@ -159,12 +160,6 @@ def _measured(call):
                     "rss_before_mib": round(before / 2**20, 1)}
 
 
-def _pairs_within(frame: pd.DataFrame, group: str) -> pd.DataFrame:
-    """Every unordered pair of rows sharing ``group`` (suffixes _a, _b)."""
-    pairs = frame.merge(frame, on=group, suffixes=("_a", "_b"))
-    return pairs[pairs["pos_a"] < pairs["pos_b"]]
-
-
 def where_they_differ(records: pd.DataFrame, truth: pd.DataFrame, ours: pd.DataFrame, splink: pd.DataFrame) -> dict:
     """The pairs behind the score gap: Splink's wrong merges that look like households (same
     surname, another first name), and true pairs only ours found where one record has no first
@@ -174,10 +169,10 @@ def where_they_differ(records: pd.DataFrame, truth: pd.DataFrame, ours: pd.DataF
     frame = frame.merge(truth[key + ["true_person_id"]], on=key)
     frame = frame.merge(ours[key + ["person_id"]].rename(columns={"person_id": "ours"}), on=key)
     frame = frame.merge(splink[key + ["person_id"]].rename(columns={"person_id": "splink"}), on=key)
-    wrong = _pairs_within(frame.drop(columns="ours"), "splink")
+    wrong = pairs_within(frame.drop(columns="ours"), "splink")
     wrong = wrong[wrong["true_person_id_a"] != wrong["true_person_id_b"]]
     household = (wrong["last_fold_a"] == wrong["last_fold_b"]) & (wrong["first_fold_a"] != wrong["first_fold_b"])
-    true_pairs = _pairs_within(frame, "true_person_id")
+    true_pairs = pairs_within(frame, "true_person_id")
     ours_only = true_pairs[(true_pairs["ours_a"] == true_pairs["ours_b"]) & (true_pairs["splink_a"] != true_pairs["splink_b"])]
     unnamed = ours_only["first_fold_a"].isna() | ours_only["first_fold_b"].isna()
     return {

@@ -61,6 +61,12 @@ def pairwise_scores(identity_map: pd.DataFrame, truth_records: pd.DataFrame) -> 
     }
 
 
+def pairs_within(frame: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Every unordered pair of rows sharing ``group`` (suffixes _a, _b; ``pos`` orders them)."""
+    pairs = frame.merge(frame, on=group, suffixes=("_a", "_b"))
+    return pairs[pairs["pos_a"] < pairs["pos_b"]]
+
+
 # Why a true pair of records was not linked, judged on what the two records hold, in this
 # order (the first that applies). Only the last could be found by weighing the evidence
 # differently; the others are vetoed by a guard or hold nothing to compare but a name.
@@ -93,8 +99,8 @@ def missed_pairs_by_evidence(records: pd.DataFrame, identity_map: pd.DataFrame,
              .merge(truth_records[key + ["true_person_id"]].astype("string"), on=key))
     split = frame.groupby("true_person_id")["person_id"].transform("nunique") > 1
     frame = frame[split.to_numpy()].assign(pos=np.arange(int(split.sum())))
-    pairs = frame.merge(frame, on="true_person_id", suffixes=("_a", "_b"))
-    pairs = pairs[(pairs["pos_a"] < pairs["pos_b"]) & (pairs["person_id_a"] != pairs["person_id_b"])]
+    pairs = pairs_within(frame, "true_person_id")
+    pairs = pairs[pairs["person_id_a"] != pairs["person_id_b"]]
 
     def agree(field: str) -> pd.Series:
         return (pairs[f"{field}_a"] == pairs[f"{field}_b"]).fillna(False).astype(bool)
