@@ -64,10 +64,9 @@ def ingest(extract_name: str, workdir: Path) -> dict:
 
 def resolve(workdir: Path) -> dict:
     from cdp_pipeline.erasure import ledger_hashes, updated_ledger
-    from cdp_pipeline.frames import release_unused_memory
     from cdp_pipeline.identity import read_truth_records
     from cdp_pipeline.identity.evaluate import pairwise_scores
-    from cdp_pipeline.identity.records import build_records
+    from cdp_pipeline.identity.records import build_records_releasing
     from cdp_pipeline.identity.resolve import resolve_with_erasures
     from cdp_pipeline.ingest.state import StateStore
 
@@ -75,9 +74,8 @@ def resolve(workdir: Path) -> dict:
     erased = ledger_hashes(updated_ledger(None, store.load(ERASURE_REQUESTS)[0]))
 
     def read_build_and_resolve():  # as the asset does: the frames go once the records are built
-        built = build_records(store.load_tables(SOURCE_COLUMNS))
-        release_unused_memory()
-        return resolve_with_erasures(built, erased_email_hashes=erased)[0]
+        return resolve_with_erasures(build_records_releasing(store.load_tables(SOURCE_COLUMNS)),
+                                     erased_email_hashes=erased)[0]
 
     resolution, cost = _measured(read_build_and_resolve)
     scores = pairwise_scores(resolution.identity_map, read_truth_records(workdir / "truth"))

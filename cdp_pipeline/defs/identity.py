@@ -61,19 +61,17 @@ def identity_resolution(
     erasure_requests: IngestedExtract,
 ):
     from cdp_pipeline.erasure import JUDGED_COLUMNS, REQUESTS, ErasureState
-    from cdp_pipeline.identity.records import build_records
+    from cdp_pipeline.identity.records import build_records_releasing
     from cdp_pipeline.identity.resolve import resolve_with_erasures
 
     erasure = ErasureState(state.folder)
     ledger = erasure.record_requests(erasure_requests.table)
 
-    tables, redelivered = erasure.drop_redelivered(erasure.store.load_tables(SOURCE_COLUMNS))
-    built = build_records(tables)
-    del tables  # the frames go before resolution starts: records are a fraction of them
-    release_unused_memory()
     previous_identity_map = _previous_identity_map(warehouse)
+    tables, redelivered = erasure.drop_redelivered(erasure.store.load_tables(SOURCE_COLUMNS))
     resolution, found_in = resolve_with_erasures(
-        built, previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0])
+        build_records_releasing(tables),  # unnamed: resolution lets the records go once its first pass is done
+        previous_identity_map=previous_identity_map, erased_email_hashes=set(ledger.iloc[:, 0]),
     )
     purge = erasure.purge(lambda: {**erasure.store.load_tables(JUDGED_COLUMNS), REQUESTS: erasure_requests.table},
                           found_in, previous_identity_map, ledger)

@@ -50,9 +50,17 @@ TF_LEVELS = {"first": ("first", "first_canon", 4), "last": ("last", "last_fold",
 FULL_NAME = ("first", "last")
 
 
+# What blocking, the comparisons and the value frequencies read of a record. The features keep
+# these alone: a copy of every record column (keys, display values, timestamps) held through
+# both passes of a night with erasures was a gigabyte at a million persons.
+FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
+                   "country", "dob", "employer")
+
+
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
-    """Adds the derived columns the comparisons read (email local part, domain, free provider)."""
-    out = records.copy()
+    """The records' ``FEATURE_COLUMNS`` (those they hold) and the columns derived from them
+    (email local part, domain, free provider, company, birth date as text)."""
+    out = records[[column for column in FEATURE_COLUMNS if column in records]]
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["email_free"] = nz.is_free_provider(out["email_domain"])
     out["company_label"] = nz.company_label(out["email_domain"].where(~out["email_free"]))

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import isin
+from cdp_pipeline.frames import isin, release_unused_memory
 from cdp_pipeline.identity import normalize as nz
 
 # Survivorship trust: a CRM contact is curated, a store account is typed by its owner, a webinar
@@ -267,6 +267,15 @@ def build_records(frames: Mapping[str, pd.DataFrame | None]) -> IdentityRecords:
     keys["value"] = keys["value"].str.strip()
     keys = keys[keys["value"].notna() & (keys["value"] != "")].drop_duplicates()
     return IdentityRecords(records, emails, keys.reset_index(drop=True))
+
+
+def build_records_releasing(frames: dict[str, pd.DataFrame | None]) -> IdentityRecords:
+    """``build_records``, then ``frames`` emptied and their memory handed back: at scale the
+    source frames are several times the records, and nothing after this needs them."""
+    built = build_records(frames)
+    frames.clear()
+    release_unused_memory()
+    return built
 
 
 def _normalise_records(raw: pd.DataFrame) -> pd.DataFrame:

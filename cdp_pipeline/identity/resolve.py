@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import isin
+from cdp_pipeline.frames import isin, release_unused_memory
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
 from cdp_pipeline.identity.compare import first_names_compatible
@@ -275,7 +275,9 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     or None if nobody was erased).
 
     Takes the records ``build_records`` made, not the source frames, so a caller can free the
-    frames (most of the memory at scale) before resolution starts.
+    frames (most of the memory at scale) before resolution starts. Handed over unnamed
+    (``resolve_with_erasures(build_records(...))``), the records are let go once the first pass
+    has used them: the second pass works on a copy of the rest.
 
     When someone is erased, the remaining records are resolved again without theirs: the match
     weights are estimated from the records, so this is what every later run computes once the
@@ -284,9 +286,9 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     comparison features once.
     """
     previous = _previous_records(previous_identity_map)
-    records, emails, system_keys = built
-    features = fs.RecordFeatures.of(records) if settings.probabilistic else None
-    resolution = _resolve_records(records, emails, system_keys, previous, settings, features)
+    features = fs.RecordFeatures.of(built.records) if settings.probabilistic else None
+    resolution = _resolve_records(*built, previous, settings, features)
+    del built  # the resolution holds all a second pass needs
     labels = resolution.records["cluster"].to_numpy()
     erased = erased_clusters(resolution.record_emails, labels, erased_email_hashes)
     resolution.diagnostics["erased_persons"] = int(len(erased))
@@ -299,6 +301,7 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     kept = _kept_records(resolution, keep)
     kept_features = features.subset(keep) if features is not None else None
     del resolution, features  # the first pass's links, map and features: the second needs the room
+    release_unused_memory()
     again = _resolve_records(*kept, previous, settings, kept_features)
     again.diagnostics["erased_persons"] = int(len(erased))
     return again, before
