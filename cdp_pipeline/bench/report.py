@@ -158,7 +158,9 @@ def render(results: list[dict], identity_scale: list[dict] = ()) -> str:
         "# Benchmarks",
         "",
         "Produced by `make bench` (`SIZES` persons, `BENCH_DAYS` days of drops, seed 1); "
-        "1M persons with `make bench SIZES=1000000`. Each size runs in its own process: "
+        "1M persons with `make bench SIZES=1000000 BENCH_DAYS=2` (the first drop carries 120 days of "
+        "history, so every size's incremental night is one day on top of at least 121). "
+        "Each size runs in its own process: "
         "`cdp synth`, then the nightly job on every drop but the newest (full build), then the "
         "newest drop alone (incremental night), then quality against the generator's truth. "
         "Each night runs in a fresh process, as `cdp run` does: its peak memory is its own.",
