@@ -137,8 +137,9 @@ def test_a_run_that_erases_someone_resolves_the_rest_as_a_later_run_without_thei
 
 
 def test_records_handed_over_to_a_night_with_erasures_are_let_go_before_its_second_pass(monkeypatch):
-    """At a million persons the built records are a gigabyte the second pass does not read (it
-    resolves a copy of the rest): held through it, they were a seventh of the step's peak."""
+    """The second pass resolves a copy of the rest, so the built records are memory it does not
+    read: at a million persons, letting them go (with the features' narrower copy) took the
+    identity step's peak from 8.4 to 7.2 GiB."""
     import weakref
 
     from cdp_pipeline.identity import resolve
@@ -151,11 +152,11 @@ def test_records_handed_over_to_a_night_with_erasures_are_let_go_before_its_seco
     handed_over = [build_records(crowd)]
     built_records = weakref.ref(handed_over[0].records)
     alive_at_each_pass = []
-    first_pass_and_second = resolve._resolve_records
+    resolve_records = resolve._resolve_records
 
     def noting_whether_the_built_records_live(*args, **kwargs):
         alive_at_each_pass.append(built_records() is not None)
-        return first_pass_and_second(*args, **kwargs)
+        return resolve_records(*args, **kwargs)
 
     monkeypatch.setattr(resolve, "_resolve_records", noting_whether_the_built_records_live)
     requested = crowd["crm_contacts"]["email"].dropna().iloc[[2]]
