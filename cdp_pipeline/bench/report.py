@@ -42,10 +42,15 @@ def _identity_misses_section(results: list[dict]) -> list[str]:
     lines = ["", "## The true pairs identity resolution left apart", "",
              "Every true pair of records in two of our persons, by what the two records hold (the first "
              "that applies; `identity.evaluate.missed_pairs_by_evidence`). Only the last row is evidence "
-             "the model could have weighed higher; a guard refused the first on purpose (an identifier "
-             "held by too many people, a role address, a conflicting birth date), and the others hold "
-             "nothing but a name, or not even that, in common. \"Recall if found\": pairwise recall had "
-             "that row's pairs been linked as well.", ""]
+             "the model could have weighed higher. The first row can never be found: one of its records "
+             "holds no name, address, birth date, employer, email, phone or system key (a browser cookie "
+             "that never logged in, identified itself, filled a form or completed an order; "
+             "`identity.evaluate.holds_nothing_to_link_by`), so nothing in the extracts ties it to its "
+             "person. A guard refused the second on purpose (an identifier held by too many people, a role "
+             "address, a conflicting birth date), and the others hold nothing but a name, or not even "
+             "that, in common. \"Recall if found\": pairwise recall had that row's pairs been linked as "
+             "well; for the first row, that is the highest recall any resolver can reach on these records.",
+             ""]
     names = list(results[0]["identity_misses"]["by_evidence"])
     header = ["evidence"]
     for r in results:
@@ -54,13 +59,24 @@ def _identity_misses_section(results: list[dict]) -> list[str]:
     for name in names:
         row = [name]
         for r in results:
-            cell = r["identity_misses"]["by_evidence"][name]
+            cell = r["identity_misses"]["by_evidence"].get(name, {"pairs": 0, "share": 0.0})
             recall = r.get("quality", {}).get("identity", {}).get("recall")
             missed = r["identity_misses"]["missed_pairs"]
             gain = (1 - recall) * cell["pairs"] / missed if isinstance(recall, float) and missed else None
             row += [f"{cell['pairs']:,}", f"{cell['share']:.1%}", _score(recall + gain) if gain is not None else ""]
         rows.append(row)
-    return lines + _table(header, rows)
+    bound_rows = [[f"{r['persons']:,}", f"{r['identity_misses']['true_pairs']:,}",
+                   f"{r['identity_misses']['unreachable_pairs']:,}",
+                   _score(1 - r["identity_misses"]["missed_pairs"] / r["identity_misses"]["true_pairs"]),
+                   _score(r["identity_misses"]["recall_ceiling"]), _score(r["identity_misses"]["recall_of_reachable"])]
+                  for r in results if "recall_ceiling" in r["identity_misses"]]
+    if not bound_rows:
+        return lines + _table(header, rows)
+    bounds = ["", "Recall against what the records allow, on the same records: ours, the highest any resolver "
+              "can reach (every pair but the first row's), and ours over the reachable pairs alone.", ""]
+    bounds += _table(["persons", "true pairs", "beyond reach", "recall", "highest reachable recall",
+                      "recall of the reachable pairs"], bound_rows)
+    return lines + _table(header, rows) + bounds
 
 
 def _splink_section(results: list[dict]) -> list[str]:

@@ -135,10 +135,11 @@ def identity_on_state(truth: Path, with_splink: bool) -> dict:
     """Our resolver once more on the state's records: which true pairs it left apart and what
     those records hold, and, with ``with_splink``, Splink on the same records."""
     from cdp_pipeline.bench.splink_compare import compare_with_splink, resolve_state
-    from cdp_pipeline.identity import missed_pairs_by_evidence
+    from cdp_pipeline.identity import holds_nothing_to_link_by, missed_pairs_by_evidence
 
     ours, cost, truth_records = resolve_state(truth)
-    found = {"identity_misses": missed_pairs_by_evidence(ours.records, ours.identity_map, truth_records)}
+    nothing = holds_nothing_to_link_by(ours.records, ours.record_emails, ours.system_keys)
+    found = {"identity_misses": missed_pairs_by_evidence(ours.records, ours.identity_map, truth_records, nothing)}
     if with_splink:
         found["splink"] = compare_with_splink(ours, cost, truth_records)
     return found

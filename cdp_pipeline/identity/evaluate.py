@@ -69,8 +69,10 @@ def pairs_within(frame: pd.DataFrame, group: str) -> pd.DataFrame:
 
 # Why a true pair of records was not linked, judged on what the two records hold, in this
 # order (the first that applies). Only the last could be found by weighing the evidence
-# differently; the others are vetoed by a guard or hold nothing to compare but a name.
+# differently; the first can never be found, a guard vetoes the second on purpose, and the
+# others hold nothing to compare but a name.
 MISSED_PAIR_EVIDENCE = (
+    "a record holding nothing to link by",
     "shared email or phone refused by a guard",
     "a record without a name",
     "another surname",
@@ -80,23 +82,45 @@ MISSED_PAIR_EVIDENCE = (
 )
 # What may agree besides the name: what the probabilistic model weighs.
 CORROBORATING_FIELDS = ("dob", "street", "postcode", "city", "employer")
+# Everything of a record that another record could share.
+LINKABLE_FIELDS = ("first_canon", "last_fold", "email_norm", "phone", *CORROBORATING_FIELDS, "customer_id")
+
+
+def holds_nothing_to_link_by(records: pd.DataFrame, record_emails: pd.DataFrame,
+                             system_keys: pd.DataFrame) -> np.ndarray:
+    """Records with no name, address, birth date, employer, email, phone or system key.
+
+    A browser cookie that never logged in, identified itself, filled a form or completed an
+    order is such a record: it belongs to its person, but nothing in any extract says so, and
+    every true pair it is part of is beyond any resolver's reach. They bound recall.
+    """
+    present = [column for column in LINKABLE_FIELDS if column in records.columns]
+    nothing = records[present].isna().all(axis=1).to_numpy(dtype=bool, copy=True)
+    for held in (record_emails, system_keys):
+        nothing[held["rec"].to_numpy()] = False
+    return nothing
 
 
 def missed_pairs_by_evidence(records: pd.DataFrame, identity_map: pd.DataFrame,
-                             truth_records: pd.DataFrame) -> dict:
+                             truth_records: pd.DataFrame, nothing_to_link_by: np.ndarray) -> dict:
     """The true pairs the resolution left apart, by what their two records hold.
 
     Recall's gap is only worth chasing where the records hold something to link by: a cookie
     never identified, or two records sharing a common name and nothing else, are left apart on
     purpose (a namesake looks exactly the same). ``records`` are the resolution's (names folded,
-    identifiers normalised); pairs are counted over the records the truth knows, so ``missed``
-    is the pairwise scores' true pairs minus their true positives.
+    identifiers normalised) and ``nothing_to_link_by`` flags them as
+    ``holds_nothing_to_link_by`` does; pairs are counted over the records the truth knows, so
+    ``missed`` is the pairwise scores' true pairs minus their true positives. ``recall_ceiling``
+    is the pairwise recall of a resolver that found every true pair but the unreachable ones,
+    and ``recall_of_reachable`` ours over the reachable pairs alone.
     """
     key = ["source", "source_record_id"]
     fields = ["first_canon", "last_fold", "email_norm", "phone", *CORROBORATING_FIELDS]
-    frame = (records[key + fields].astype({"source_record_id": "string"})
+    frame = (records[key + fields].assign(nothing=np.asarray(nothing_to_link_by, dtype=bool))
+             .astype({"source_record_id": "string"})
              .merge(identity_map[key + ["person_id"]].astype({"source_record_id": "string"}), on=key)
              .merge(truth_records[key + ["true_person_id"]].astype("string"), on=key))
+    true_pairs = _pairs(frame.groupby("true_person_id").size().to_numpy())
     split = frame.groupby("true_person_id")["person_id"].transform("nunique") > 1
     frame = frame[split.to_numpy()].assign(pos=np.arange(int(split.sum())))
     pairs = pairs_within(frame, "true_person_id")
@@ -105,14 +129,21 @@ def missed_pairs_by_evidence(records: pd.DataFrame, identity_map: pd.DataFrame,
     def agree(field: str) -> pd.Series:
         return (pairs[f"{field}_a"] == pairs[f"{field}_b"]).fillna(False).astype(bool)
 
+    unreachable = (pairs["nothing_a"] | pairs["nothing_b"]).to_numpy()
     unnamed = (pairs[["first_canon_a", "last_fold_a", "first_canon_b", "last_fold_b"]].isna().any(axis=1))
     corroborated = np.logical_or.reduce([agree(f).to_numpy() for f in CORROBORATING_FIELDS])
     evidence = np.select(
-        [agree("email_norm") | agree("phone"), unnamed, ~agree("last_fold"), ~agree("first_canon"), ~corroborated],
+        [unreachable, agree("email_norm") | agree("phone"), unnamed, ~agree("last_fold"), ~agree("first_canon"),
+         ~corroborated],
         MISSED_PAIR_EVIDENCE[:-1], default=MISSED_PAIR_EVIDENCE[-1])
     counts = pd.Series(evidence).value_counts().reindex(list(MISSED_PAIR_EVIDENCE), fill_value=0)
-    missed = int(counts.sum())
+    missed, beyond_reach = int(counts.sum()), int(unreachable.sum())
+    reachable = true_pairs - beyond_reach
     return {"missed_pairs": missed,
+            "true_pairs": int(true_pairs),
+            "unreachable_pairs": beyond_reach,
+            "recall_ceiling": _ratio(reachable, true_pairs),
+            "recall_of_reachable": _ratio(true_pairs - missed, reachable),
             "by_evidence": {name: {"pairs": int(n), "share": n / missed if missed else 0.0} for name, n in counts.items()}}
 
 

@@ -28,11 +28,13 @@ def test_a_tiny_benchmark_measures_every_asset_and_renders_its_report(tmp_path):
     assert 0 <= measured["quality"]["identity"]["precision"] <= 1
     misses = measured["identity_misses"]
     assert misses["missed_pairs"] == sum(v["pairs"] for v in misses["by_evidence"].values())
+    assert measured["quality"]["identity"]["recall"] <= misses["recall_ceiling"] <= 1
 
     report = render([measured])
     assert "| 60 | 4 |" in report
     assert "## Per asset, 60 persons, incremental night" in report
     assert "| same name and more in common |" in report
+    assert "| persons | true pairs | beyond reach | recall | highest reachable recall |" in report
 
     from cdp_pipeline.bench.send_time_scale import measure
 

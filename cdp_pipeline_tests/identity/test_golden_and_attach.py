@@ -9,6 +9,7 @@ from cdp_pipeline.identity import (
     ResolutionSettings,
     attribute_events,
     build_golden_records,
+    holds_nothing_to_link_by,
     missed_pairs_by_evidence,
     pairwise_scores,
     resolve_identities,
@@ -147,29 +148,52 @@ def test_missed_true_pairs_are_told_apart_by_what_their_two_records_hold():
         # key, first, last, email, phone, city
         ("a", "john", "smith", "js@acme.example", "+34600000001", "london"),
         ("b", "john", "smith", None, None, "london"),  # with a: same name and city
-        ("c", None, None, None, None, None),  # a cookie: nothing to compare
+        ("c", None, None, None, None, None),  # a cookie never identified: nothing at all
         ("d", "john", "smith", None, None, "paris"),  # with a, b: the name alone
         ("e", "jane", "smith", None, "+34600000001", None),  # with a: a shared phone a guard refused
         ("f", "john", "smyth", None, None, None),
+        ("i", None, None, "form@elsewhere.example", None, None),  # a cookie known by an address only
         ("g", "mary", "jones", None, None, None),  # g and h: found, not counted
         ("h", "mary", "jones", None, None, None),
     ], columns=["source_record_id", "first_canon", "last_fold", "email_norm", "phone", "city"]).assign(
         source="crm", dob=pd.NaT, street=None, postcode=None, employer=None)
-    truth = people[["source", "source_record_id"]].assign(true_person_id=["T1"] * 6 + ["T2"] * 2)
-    predicted = people[["source", "source_record_id"]].assign(person_id=list("ABCDEFGG"))
+    truth = people[["source", "source_record_id"]].assign(true_person_id=["T1"] * 7 + ["T2"] * 2)
+    predicted = people[["source", "source_record_id"]].assign(person_id=list("ABCDEFIGG"))
+    nothing = holds_nothing_to_link_by(people, NO_EMAILS, NO_SYSTEM_KEYS)
 
-    found = missed_pairs_by_evidence(people, predicted, truth)
+    found = missed_pairs_by_evidence(people, predicted, truth, nothing)
 
     pairs = {name: v["pairs"] for name, v in found["by_evidence"].items()}
     assert pairs == {
+        "a record holding nothing to link by": 6,  # c with each other of T1
         "shared email or phone refused by a guard": 1,  # ae
-        "a record without a name": 5,  # c with each other
+        "a record without a name": 5,  # i with a, b, d, e, f
         "another surname": 4,  # f with a, b, d, e
         "another first name": 2,  # e with b, d
         "same name, nothing else in common": 2,  # d with a, b
         "same name and more in common": 1,  # ab
     }
-    assert found["missed_pairs"] == 15 == sum(pairs.values())
+    assert found["missed_pairs"] == 21 == sum(pairs.values())
+    assert (found["true_pairs"], found["unreachable_pairs"]) == (22, 6)
+    assert found["recall_ceiling"] == pytest.approx(16 / 22)
+    assert found["recall_of_reachable"] == pytest.approx(1 / 16)  # gh, of the 16 pairs c is not in
+
+
+NO_EMAILS = pd.DataFrame({"rec": pd.Series(dtype="int64")})
+NO_SYSTEM_KEYS = pd.DataFrame({"rec": pd.Series(dtype="int64"), "kind": pd.Series(dtype="string"),
+                               "value": pd.Series(dtype="string")})
+
+
+def test_a_record_holds_something_to_link_by_if_it_carries_any_attribute_email_or_system_key():
+    cookies = pd.DataFrame({"first_canon": [None, None, None, None, "vera"], "last_fold": None, "email_norm": None,
+                            "phone": None, "dob": pd.NaT, "street": None, "postcode": None, "city": None,
+                            "employer": None, "customer_id": [None, None, None, "C1", None]})
+    seen_with_an_address = pd.DataFrame({"rec": [1]})
+    completed_an_order = pd.DataFrame({"rec": [2], "kind": ["order_id"], "value": ["O1"]})
+
+    nothing = holds_nothing_to_link_by(cookies, seen_with_an_address, completed_an_order)
+
+    assert nothing.tolist() == [True, False, False, False, False]
 
 
 def test_missed_pairs_are_exactly_the_true_pairs_the_scores_count_as_not_found():
@@ -180,11 +204,15 @@ def test_missed_pairs_are_exactly_the_true_pairs_the_scores_count_as_not_found()
     scores = pairwise_scores(resolution.identity_map, truth)
     known = truth.merge(resolution.identity_map[["source", "source_record_id"]], on=["source", "source_record_id"])
     true_pairs = float((known.groupby("true_person_id").size().pipe(lambda n: n * (n - 1) / 2)).sum())
+    nothing = holds_nothing_to_link_by(resolution.records, resolution.record_emails, resolution.system_keys)
 
-    found = missed_pairs_by_evidence(resolution.records, resolution.identity_map, truth)
+    found = missed_pairs_by_evidence(resolution.records, resolution.identity_map, truth, nothing)
 
+    assert found["true_pairs"] == true_pairs
     assert found["missed_pairs"] == pytest.approx(true_pairs * (1 - scores["recall"]))
     assert found["missed_pairs"] > 0
+    assert scores["recall"] <= found["recall_ceiling"]
+    assert found["recall_of_reachable"] >= scores["recall"]
 
 
 def test_the_rows_that_could_reach_some_records_hold_every_row_attributed_to_them(story):
