@@ -49,7 +49,7 @@ def _identity_misses_section(results: list[dict]) -> list[str]:
              "person. A guard refused the second on purpose (an identifier held by too many people, a role "
              "address, a conflicting birth date), and the others hold nothing but a name, or not even "
              "that, in common. \"Recall if found\": pairwise recall had that row's pairs been linked as "
-             "well; for the first row, that is the highest recall any resolver can reach on these records.",
+             "well.",
              ""]
     names = list(results[0]["identity_misses"]["by_evidence"])
     header = ["evidence"]
