@@ -45,3 +45,29 @@ def test_extract_takes_the_named_group_and_leaves_non_matches_missing():
     found = extract(domains, r"(?:^|\.)(?P<label>[^.]*)\.[^.]*$")
 
     assert found.tolist()[0] == "co" and found.iloc[1:].isna().all() and found.index.tolist() == [5, 6, 7]
+
+
+def _arrow_pool_of_a_fresh_process(**environment: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"} | environment
+    program = "import cdp_pipeline, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_pipeline_allocates_arrow_memory_from_jemalloc_which_hands_freed_memory_back():
+    import pyarrow as pa
+    import pytest
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow was built without jemalloc")
+    assert _arrow_pool_of_a_fresh_process() == "jemalloc"
+
+
+def test_an_operator_choosing_an_arrow_pool_keeps_it():
+    assert _arrow_pool_of_a_fresh_process(ARROW_DEFAULT_MEMORY_POOL="system") == "system"
