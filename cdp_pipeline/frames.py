@@ -69,9 +69,9 @@ def prefer_jemalloc_pool() -> str:
 
     The default, mimalloc, keeps freed pages long enough that the same identity resolution at a
     million persons peaked anywhere between 6.2 and 6.9 GiB from one run to the next; with
-    jemalloc two runs peaked at 5.8 GiB, and with the system allocator one at 7.1
-    (``docs/profiling.md``). A pyarrow built without jemalloc keeps its default. Returns the
-    pool in use.
+    jemalloc four runs peaked between 5.8 and 6.0 GiB, for a few per cent more time on the
+    Arrow-heavy steps, and with the system allocator one at 7.1 (``docs/profiling.md``). A
+    pyarrow built without jemalloc keeps its default. Returns the pool in use.
     """
     if os.environ.get(ARROW_POOL_VARIABLE) is None:
         try:

@@ -106,8 +106,8 @@ def missed_pairs_by_evidence(records: pd.DataFrame, identity_map: pd.DataFrame,
     """The true pairs the resolution left apart, by what their two records hold.
 
     Recall's gap is only worth chasing where the records hold something to link by: a cookie
-    never identified, or two records sharing a common name and nothing else, are left apart on
-    purpose (a namesake looks exactly the same). ``records`` are the resolution's (names folded,
+    never identified cannot be linked at all, and two records sharing a common name and nothing
+    else are left apart on purpose (a namesake looks exactly the same). ``records`` are the resolution's (names folded,
     identifiers normalised) and ``nothing_to_link_by`` flags them as
     ``holds_nothing_to_link_by`` does; pairs are counted over the records the truth knows, so
     ``missed`` is the pairwise scores' true pairs minus their true positives. ``recall_ceiling``
