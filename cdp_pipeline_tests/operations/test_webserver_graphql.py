@@ -210,5 +210,5 @@ def test_the_webserver_lists_the_drop_sensor_targeting_its_job(repository):
     shown = {sensor["name"]: sensor for sensor in repository["sensors"]}
 
     assert set(shown) == {sensor.name for sensor in defs.sensors}
-    drop_sensor = defs.get_sensor_def("nightly_on_drop")
+    drop_sensor = next(sensor for sensor in defs.sensors if sensor.name == "nightly_on_drop")
     assert [target["pipelineName"] for target in shown[drop_sensor.name]["targets"]] == [drop_sensor.job_name]
