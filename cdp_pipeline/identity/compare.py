@@ -75,6 +75,7 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         & ~name_built_local(records["email_local"], records["first_canon"], records["last_fold"])
         & ~records["email_local"].isin(ROLE_LOCAL_PARTS).fillna(False).to_numpy(bool),
         "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
+        "local_without_digits": Coded.of(records["email_local"].str.replace(r"\d+", "", regex=True).replace("", None)),
         "company_label": Coded.of(records["company_label"]),
         "surname_key": Coded.of(records["last_fold"].str.replace(" ", "", regex=False)),
     }
@@ -134,9 +135,16 @@ def similarity(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _is_typo(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """One slip of the keyboard (two in a long name), same first letter, and not a name pair
-    that differs only by a gendered ending (mario/maria, daniel/daniela)."""
+# One slip apart, two spellings are two names when both are common among the records (mary and
+# mark, andrea and andreas): a slip of the keyboard leaves a rare spelling of a common name.
+COMMON_NAME_RECORDS = 5
+TYPO_SHARE = 0.1  # at most this many records hold a typo's spelling per record holding the name
+
+
+def _is_typo(left: np.ndarray, right: np.ndarray, left_held: np.ndarray, right_held: np.ndarray) -> np.ndarray:
+    """One slip of the keyboard (two in a long name), same first letter, not a name pair that
+    differs only by a gendered ending (mario/maria, daniel/daniela), and not two names each held
+    by many records (``left_held``, ``right_held``: records per spelling)."""
     from rapidfuzz import distance, process
 
     edits = np.asarray(process.cpdist(left.tolist(), right.tolist(), scorer=distance.OSA.distance, workers=-1))
@@ -148,25 +156,31 @@ def _is_typo(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     ending_l = np.strings.slice(left, np.strings.str_len(stem_l), None)
     ending_r = np.strings.slice(right, np.strings.str_len(stem_r), None)
     gendered = (stem_l == stem_r) & (ending_l != ending_r)
-    return close & same_start & ~gendered
+    rarer, commoner = np.minimum(left_held, right_held), np.maximum(left_held, right_held)
+    two_names = (rarer >= COMMON_NAME_RECORDS) & (rarer > TYPO_SHARE * commoner)
+    return close & same_start & ~gendered & ~two_names
 
 
-def first_name_typos(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``_is_typo`` per pair, computed once per distinct pair of differing names."""
+def first_name_typos(c: Coded, a: np.ndarray, b: np.ndarray, held: np.ndarray | None = None) -> np.ndarray:
+    """``_is_typo`` per pair, computed once per distinct pair of differing names. ``held``:
+    records per distinct name (indexed by code); by default, the records ``c`` codes."""
+    if held is None:
+        held = np.bincount(c.codes[c.codes >= 0], minlength=len(c.values))
     ca, cb = c.codes[a], c.codes[b]
     out = np.zeros(len(a), dtype=bool)
     todo = (ca >= 0) & (cb >= 0) & (ca != cb)
     if todo.any():
         width = np.int64(len(c.values) + 1)
         keys, inverse = np.unique(ca[todo] * width + cb[todo], return_inverse=True)
-        out[todo] = _is_typo(c.values[keys // width], c.values[keys % width])[inverse]
+        left, right = keys // width, keys % width
+        out[todo] = _is_typo(c.values[left], c.values[right], held[left], held[right])[inverse]
     return out
 
 
 def first_name_levels(f, a, b) -> np.ndarray:
     """4 same name, 3 nickname-equivalent, 2 typo, 1 initial-compatible, 0 different."""
     initial = (f["first_is_initial"][a] | f["first_is_initial"][b]) & _eq(f["initial"], a, b)
-    similar = first_name_typos(f["first"], a, b)
+    similar = first_name_typos(f["first"], a, b, f.get("first_held"))
     return np.select(
         [_null(f["first"], a, b), _eq(f["first"], a, b), _eq(f["canon"], a, b), similar, initial],
         [NULL, 4, 3, 2, 1], 0,
@@ -330,6 +344,19 @@ def email_levels(f, a, b) -> np.ndarray:
     ).astype(np.int8)
 
 
+def colleague_namesakes(f, a, b) -> np.ndarray:
+    """Two mailboxes at one company whose local parts differ only in their digits (john.smith and
+    john.smith2@acme): a company gives each employee one mailbox and numbers a namesake's, so
+    these are two colleagues however alike the rest looks. At a free provider such addresses
+    are often one person's (emmawood and emmawood58@gmail), so they are not counted there."""
+    out = np.zeros(len(a), dtype=bool)
+    for part in pair_chunks(len(a)):
+        pa, pb = a[part], b[part]
+        out[part] = _eq(f["email_company"], pa, pb) & ~_eq(f["email_local"], pa, pb) & _eq(
+            f["local_without_digits"], pa, pb)
+    return out
+
+
 COMPARE_CHUNK_PAIRS = 2_000_000
 """Pairs compared at once: a comparison's temporaries (floats, string pairs for Jaro–Winkler)
 cost tens of bytes a pair, and a million persons' blocking finds tens of millions of pairs."""
@@ -364,8 +391,9 @@ def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame
 
 
 def first_names_compatible(first_a: pd.Series, first_b: pd.Series, canon_a: pd.Series,
-                           canon_b: pd.Series) -> np.ndarray:
-    """Pairwise: could these two first names be the same person's (same, nickname, typo, initial, unknown)?"""
+                           canon_b: pd.Series, population: pd.Series) -> np.ndarray:
+    """Pairwise: could these two first names be the same person's (same, nickname, typo, initial,
+    unknown)? ``population``: every record's first name, which tells a typo from another name."""
     records = pd.DataFrame({
         "first_fold": pd.concat([first_a, first_b], ignore_index=True).astype("string"),
         "first_canon": pd.concat([canon_a, canon_b], ignore_index=True).astype("string"),
@@ -376,5 +404,7 @@ def first_names_compatible(first_a: pd.Series, first_b: pd.Series, canon_a: pd.S
         "initial": Coded.of(first.str[:1]),
         "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
     }
+    held = _first_token(population.astype("string")).value_counts()
+    features["first_held"] = held.reindex(features["first"].values).fillna(0).to_numpy(np.int64)
     n = len(first_a)
     return first_name_levels(features, np.arange(n), np.arange(n, 2 * n)) != 0

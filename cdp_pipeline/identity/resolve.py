@@ -14,7 +14,8 @@ Order of work, and why:
 2. Fellegi–Sunter links, for pairs in different deterministic groups, are accepted above
    ``match_threshold``; hard guards veto them whatever the score: first names that are
    different names (households: same address and surname), different dates of birth
-   (namesakes).
+   (namesakes), mailboxes at one company that differ only in their digits (colleagues who share
+   a name: john.smith and john.smith2@acme).
 3. Clusters are connected components. A cluster whose strongly linked records still hold
    conflicting hard facts (two dates of birth, more than ``max_first_names`` distinct first
    names) loses its weakest probabilistic links; if the conflict survives it is flagged in the
@@ -33,7 +34,7 @@ import pandas as pd
 from cdp_pipeline.frames import isin, release_unused_memory
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
-from cdp_pipeline.identity.compare import first_names_compatible
+from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible
 from cdp_pipeline.identity.records import IdentityRecords, build_records
 from cdp_pipeline.privacy import hash_email
 
@@ -130,7 +131,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
 
         compatible[check] = first_names_compatible(names(fold_values, fold[check]), names(fold_values, modal_fold[check]),
                                                    names(canon_values, canon[check]),
-                                                   names(canon_values, modal_canon[check]))
+                                                   names(canon_values, modal_canon[check]), records["first_fold"])
     subgroup = np.where(compatible, -1, canon)
     _, member_of = np.unique(ident.astype(np.int64) * (len(canon_values) + 1) + subgroup + 1, return_inverse=True)
     anchor = np.full(member_of.max() + 1 if len(member_of) else 0, np.iinfo(np.int64).max)
@@ -155,8 +156,10 @@ def _probabilistic_links(features: fs.RecordFeatures, det, det_labels, settings:
     scored, levels, model = fs.score_candidates(features, det_labels, settings.blocking_window,
                                                 settings.u_sample_pairs, settings.seed)
     a, b = scored["a"].to_numpy(), scored["b"].to_numpy()
-    # Hard guards: another first name is another person (households); another birth date too (namesakes).
-    vetoed = (levels["first"].to_numpy() == 0) | (levels["dob"].to_numpy() == 0)
+    # Hard guards: another first name is another person (households); another birth date too
+    # (namesakes), and so is a namesake's numbered mailbox at the same company.
+    vetoed = ((levels["first"].to_numpy() == 0) | (levels["dob"].to_numpy() == 0)
+              | colleague_namesakes(features.coded, a, b))
     prior = fs.random_pair_prior(det_labels)
     for _ in range(PRIOR_ROUNDS):
         probability = fs.match_probability(scored["log2_bayes_factor"].to_numpy(), prior)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cdp_pipeline.identity import pairwise_scores, resolve_identities
+from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible
+from cdp_pipeline.identity.probabilistic import RecordFeatures
+from cdp_pipeline.identity.records import build_records
 from cdp_pipeline_tests.identity.frames import frames
 from cdp_pipeline_tests.identity.population import population
 
@@ -89,6 +93,27 @@ def test_a_company_email_format_change_links_the_same_colleague():
         res, "webinar", "W81:perpetua.oyelaran@zentrix.example")
 
 
+def test_colleagues_sharing_a_name_keep_their_numbered_mailboxes_and_stay_apart():
+    """Same name, employer and city: only the company's numbering of the second mailbox tells them apart."""
+    res = resolve_with_crowd(crm_contacts=[
+        crm("C1", "Barbel", "Roth", "roth.barbel@aurorabank.example", company_name="Aurora Bank", city="Munchen",
+            country="DE", phone="+49 131 4441521"),
+        crm("C2", "Barbel", "Roth", "roth.barbel189@aurorabank.example", company_name="Aurora Bank", city="Munchen",
+            country="DE", phone="+49 116 8745211"),
+    ])
+    assert person_of(res, "crm", "C1") != person_of(res, "crm", "C2")
+
+
+def test_numbered_mailboxes_count_as_colleagues_only_at_a_company():
+    emails = ["roth.barbel@aurorabank.example", "roth.barbel189@aurorabank.example", "emmawood@gmail.com",
+              "emmawood58@gmail.com", "j.ito@aurorabank.example", "2024@aurorabank.example", "77@aurorabank.example"]
+    records = build_records({"crm_contacts": pd.DataFrame(
+        [crm(f"E{i}", "", "", email) for i, email in enumerate(emails)])}).records
+    features = RecordFeatures.of(records).coded
+    a, b = np.array([0, 2, 0, 0, 5]), np.array([1, 3, 4, 0, 6])
+    assert colleague_namesakes(features, a, b).tolist() == [True, False, False, False, False]
+
+
 def test_household_members_sharing_address_surname_and_inbox_stay_apart():
     address = {"street_address": "Calle Delicias 8", "postal_code": "50017", "city": "Zaragoza", "country": "ES"}
     res = resolve_with_crowd(crm_contacts=[
@@ -98,6 +123,26 @@ def test_household_members_sharing_address_surname_and_inbox_stay_apart():
     ])
     assert person_of(res, "crm", "H1") != person_of(res, "crm", "H2")
     assert person_of(res, "crm", "H2") == person_of(res, "crm", "H3")
+
+
+def test_household_members_whose_common_names_are_one_letter_apart_stay_apart():
+    """Ana and Ava are each held by many records of the crowd: two names, not a slip of the keyboard."""
+    address = {"street_address": "Calle Goya 110", "postal_code": "28001", "city": "Madrid", "country": "ES"}
+    res = resolve_with_crowd(crm_contacts=[
+        crm("HA1", "Ana", "Brunfeld", "ana.brunfeld@gmail.com", **address),
+        crm("HA2", "Ava", "Brunfeld", "avabrunfeld86@yahoo.es", **address),
+        crm("HA3", "Ana", "Brunfeld", "brunfelds@gmail.com", **address),
+        crm("HA4", "Ava", "Brunfeld", "brunfelds@gmail.com", **address),
+    ])
+    assert person_of(res, "crm", "HA1") != person_of(res, "crm", "HA2")
+    assert person_of(res, "crm", "HA3") != person_of(res, "crm", "HA4")
+
+
+def test_a_rare_spelling_one_slip_from_a_common_name_is_a_typo_two_common_names_are_not():
+    population = pd.Series(["ana"] * 20 + ["ava"] * 12 + ["anna"] + ["bartholomew"] * 2 + ["bartholomwe"])
+    first = pd.Series(["ana", "ana", "bartholomew"], dtype="string")
+    other = pd.Series(["ava", "anna", "bartholomwe"], dtype="string")
+    assert first_names_compatible(first, other, first, other, population).tolist() == [False, True, True]
 
 
 def test_namesakes_in_different_cities_with_different_birth_dates_stay_apart():
