@@ -11,6 +11,7 @@ pair of differing values, not once per record pair.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,7 @@ class Coded:
     @classmethod
     def of(cls, column: pd.Series) -> "Coded":
         codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
-        return cls(codes.astype(np.int64), np.asarray(uniques, dtype=object).astype(str))
+        return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object).astype(str))
 
 
 def _first_token(folded: pd.Series) -> pd.Series:
@@ -58,9 +59,9 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "initial": Coded.of(first.str[:1]),
         "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
         "last": Coded.of(records["last_fold"]),
-        "dob_y": dob.dt.year.fillna(-1).to_numpy(np.int64),
-        "dob_m": dob.dt.month.fillna(-1).to_numpy(np.int64),
-        "dob_d": dob.dt.day.fillna(-1).to_numpy(np.int64),
+        "dob_y": dob.dt.year.fillna(-1).to_numpy(np.int16),
+        "dob_m": dob.dt.month.fillna(-1).to_numpy(np.int8),
+        "dob_d": dob.dt.day.fillna(-1).to_numpy(np.int8),
         "street": Coded.of(records["street"]),
         "postcode": Coded.of(records["postcode"]),
         "city": Coded.of(records["city"]),
@@ -349,17 +350,23 @@ def colleague_namesakes(f, a, b) -> np.ndarray:
     john.smith2@acme): a company gives each employee one mailbox and numbers a namesake's, so
     these are two colleagues however alike the rest looks. At a free provider such addresses
     are often one person's (emmawood and emmawood58@gmail), so they are not counted there."""
-    out = np.zeros(len(a), dtype=bool)
-    for part in pair_chunks(len(a)):
+    out = np.empty(len(a), dtype=bool)
+
+    def check(part: slice) -> None:
         pa, pb = a[part], b[part]
         out[part] = _eq(f["email_company"], pa, pb) & ~_eq(f["email_local"], pa, pb) & _eq(
             f["local_without_digits"], pa, pb)
+
+    over_chunks(check, len(a))
     return out
 
 
-COMPARE_CHUNK_PAIRS = 2_000_000
+COMPARE_CHUNK_PAIRS = 1_000_000
 """Pairs compared at once: a comparison's temporaries (floats, string pairs for Jaro–Winkler)
 cost tens of bytes a pair, and a million persons' blocking finds tens of millions of pairs."""
+CHUNK_THREADS = 2
+"""Chunks worked on at once. numpy's kernels and rapidfuzz release the GIL, so a second thread
+puts the second core of a 2-core machine to work."""
 
 
 def pair_chunks(n: int) -> list[slice]:
@@ -367,16 +374,34 @@ def pair_chunks(n: int) -> list[slice]:
     return [slice(start, start + COMPARE_CHUNK_PAIRS) for start in range(0, max(n, 1), COMPARE_CHUNK_PAIRS)]
 
 
+def over_chunks(work, n: int) -> None:
+    """Calls ``work(part)`` for each of ``pair_chunks(n)``, ``CHUNK_THREADS`` at a time; ``work``
+    writes its own slice of a result made beforehand, so the parts need no joining (a copy)."""
+    parts = pair_chunks(n)
+    if len(parts) == 1:
+        work(parts[0])
+        return
+    with ThreadPoolExecutor(CHUNK_THREADS) as pool:
+        for _ in pool.map(work, parts):  # re-raises a part's error
+            pass
+
+
 def compare_pairs(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     """Comparison levels (one int8 column per comparison) for the record pairs (a[i], b[i])."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    return pd.concat([_compare_chunk(features, a[part], b[part]) for part in pair_chunks(len(a))],
-                     ignore_index=True)
+    levels = {name: np.empty(len(a), dtype=np.int8) for name in COMPARISONS}
+
+    def compare(part: slice) -> None:
+        for name, values in _compare_chunk(features, a[part], b[part]).items():
+            levels[name][part] = values
+
+    over_chunks(compare, len(a))
+    return pd.DataFrame(levels, copy=False)
 
 
-def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({
+def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    return {
         "first": first_name_levels(features, a, b),
         "last": last_name_levels(features, a, b),
         "dob": date_levels(features, a, b),
@@ -387,7 +412,7 @@ def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame
         "employer_domain": employer_domain_levels(features, a, b),
         "email": email_levels(features, a, b),
         "country": exact_levels(features["country"], a, b),
-    })
+    }
 
 
 def first_names_compatible(first_a: pd.Series, first_b: pd.Series, canon_a: pd.Series,

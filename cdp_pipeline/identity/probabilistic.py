@@ -35,7 +35,7 @@ from cdp_pipeline.identity.compare import (
     NULL,
     Coded,
     compare_pairs,
-    pair_chunks,
+    over_chunks,
     prepare_features,
 )
 
@@ -50,9 +50,8 @@ TF_LEVELS = {"first": ("first", "first_canon", 4), "last": ("last", "last_fold",
 FULL_NAME = ("first", "last")
 
 
-# What blocking, the comparisons and the value frequencies read of a record. The features keep
-# these alone: the other record columns (keys, display values, timestamps) were 44% of a copy
-# made once per pass on a night with erasures (21 of 48 MiB at 50k persons).
+# What blocking, the comparisons and the value frequencies read of a record (``RecordFeatures``
+# keeps them as integer codes).
 FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
                    "country", "dob", "employer")
 
@@ -68,26 +67,45 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a column (-1 where missing): equal values, equal codes."""
+    return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int32)
+
+
 @dataclass(frozen=True)
 class RecordFeatures:
-    """What the comparisons and blocking read of each record, derived once per run.
+    """What blocking, the comparisons and the value frequencies read of each record, as integer
+    codes derived once per run: the text they came from is let go.
 
     ``subset`` keeps rows without deriving anything again: when erased persons' records leave,
-    the rest are resolved from the same per-record values, only the set changes.
+    the rest are resolved from the same per-record codes, only the set changes. Equal values
+    keep equal codes, so the blocks, comparisons and frequencies of the subset are those of a
+    run on the kept records alone.
     """
 
-    columns: pd.DataFrame  # records plus ``comparison_columns``
     coded: dict  # ``compare.prepare_features``
+    blocks: dict[str, np.ndarray]  # blocking rule -> key code per record (-1: the rule does not block it)
+    email_order: np.ndarray  # a record's email in text order: the order of records inside a block
+    values: dict[str, np.ndarray]  # ``TF_LEVELS`` key or "full_name" -> value code per record
 
     @classmethod
     def of(cls, records: pd.DataFrame) -> "RecordFeatures":
         columns = comparison_columns(records)
-        return cls(columns, prepare_features(columns))
+        values = {key: _codes(columns[column]) for key, (_, column, _) in TF_LEVELS.items()}
+        values["full_name"] = _codes(columns[TF_LEVELS["first"][1]] + "|" + columns[TF_LEVELS["last"][1]])
+        return cls(coded=prepare_features(columns),
+                   blocks={rule: _codes(key) for rule, key in blocking_keys(columns).items()},
+                   email_order=pd.factorize(columns["email_norm"], sort=True, use_na_sentinel=True)[0].astype(np.int32),
+                   values=values)
+
+    def __len__(self) -> int:
+        return len(self.email_order)
 
     def subset(self, keep: np.ndarray) -> "RecordFeatures":
         coded = {name: (Coded(value.codes[keep], value.values) if isinstance(value, Coded) else value[keep])
                  for name, value in self.coded.items()}
-        return RecordFeatures(self.columns[keep].reset_index(drop=True), coded)
+        return RecordFeatures(coded, {rule: codes[keep] for rule, codes in self.blocks.items()},
+                              self.email_order[keep], {key: codes[keep] for key, codes in self.values.items()})
 
 
 def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
@@ -119,21 +137,19 @@ def _organisation_prefix(records: pd.DataFrame) -> pd.Series:
         lambda v: v.str.len() == ORGANISATION_PREFIX)
 
 
-def candidate_pairs(records: pd.DataFrame, window: int, group: np.ndarray | None = None) -> pd.DataFrame:
+def candidate_pairs(features: RecordFeatures, window: int, group: np.ndarray | None = None) -> pd.DataFrame:
     """Distinct record pairs (a < b) sharing a blocking key within ``window`` sorted neighbours.
 
     With ``group`` (a label per record), only pairs across groups: records of one group are
     linked already, and at a million persons they are most of the blocked pairs.
     """
-    n = np.int64(len(records))
+    n = np.int64(len(features))
     found = []  # each pair as one number, a * n + b: half the memory of two columns
-    tiebreak, _ = pd.factorize(records["email_norm"], sort=True, use_na_sentinel=True)
-    for key in blocking_keys(records).values():
-        codes, _ = pd.factorize(key, use_na_sentinel=True)
+    for codes in features.blocks.values():
         present = np.flatnonzero(codes >= 0)
         if len(present) < 2:
             continue
-        order = np.lexsort((tiebreak[present], codes[present]))
+        order = np.lexsort((features.email_order[present], codes[present]))
         idx, k = present[order], codes[present][order]
         for step in range(1, window + 1):
             same = k[:-step] == k[step:]
@@ -175,9 +191,8 @@ def estimate_u(features: dict, n: int, sample_pairs: int, seed: int) -> dict[str
     return _level_counts(compare_pairs(features, a[keep], b[keep]))
 
 
-def _shares(values: pd.Series) -> np.ndarray:
+def _shares(codes: np.ndarray) -> np.ndarray:
     """Per record, the share of records holding its value (NaN where it has none)."""
-    codes, _ = pd.factorize(values)  # integer codes: mapping text to its count hashes every value
     known = codes >= 0
     share = np.bincount(codes[known], minlength=1) / max(int(known.sum()), 1)
     return np.where(known, share[np.maximum(codes, 0)], np.nan)
@@ -192,10 +207,8 @@ class ValueFrequencies:
     per_record: dict[str, np.ndarray]
 
     @classmethod
-    def of(cls, records: pd.DataFrame) -> "ValueFrequencies":
-        shares = {key: _shares(records[column]) for key, (_, column, _) in TF_LEVELS.items()}
-        shares["full_name"] = _shares(records[TF_LEVELS["first"][1]] + "|" + records[TF_LEVELS["last"][1]])
-        return cls(shares)
+    def of(cls, features: RecordFeatures) -> "ValueFrequencies":
+        return cls({key: _shares(codes) for key, codes in features.values.items()})
 
     def of_pairs(self, key: str, a: np.ndarray, b: np.ndarray, agree: np.ndarray) -> np.ndarray:
         """Per pair, the share of the value it agrees on (NaN where it doesn't). Where the sides
@@ -226,15 +239,22 @@ def _bayes_factor(weights, m_probs, levels: pd.DataFrame, freqs: ValueFrequencie
                   b: np.ndarray) -> np.ndarray:
     """Sum of level weights (log2) of the pairs (a[i], b[i]); agreement on a value weighs by the
     value's own frequency, and on a full name by the full name's."""
-    return np.concatenate([_bayes_factor_chunk(weights, m_probs, levels.iloc[part], freqs, a[part], b[part])
-                           for part in pair_chunks(len(levels))])
+    columns = {name: levels[name].to_numpy() for name in COMPARISONS}
+    total = np.empty(len(levels))
+
+    def add_up(part: slice) -> None:
+        total[part] = _bayes_factor_chunk(weights, m_probs, {name: c[part] for name, c in columns.items()}, freqs,
+                                          a[part], b[part])
+
+    over_chunks(add_up, len(levels))
+    return total
 
 
-def _bayes_factor_chunk(weights, m_probs, levels: pd.DataFrame, freqs: ValueFrequencies, a: np.ndarray,
+def _bayes_factor_chunk(weights, m_probs, levels: dict[str, np.ndarray], freqs: ValueFrequencies, a: np.ndarray,
                         b: np.ndarray) -> np.ndarray:
-    total = np.zeros(len(levels))
+    total = np.zeros(len(a))
     for name in COMPARISONS:
-        column = levels[name].to_numpy()
+        column = levels[name]
         known = column != NULL
         weight = weights[name][np.where(known, column, 0)]
         for key, (comparison, _, level) in TF_LEVELS.items():
@@ -242,7 +262,7 @@ def _bayes_factor_chunk(weights, m_probs, levels: pd.DataFrame, freqs: ValueFreq
                 tf = freqs.of_pairs(key, a, b, column == level)
                 weight = np.where(np.isnan(tf), weight, _tf_weight(m_probs[name][level], tf))
         total += np.where(known, weight, 0.0)
-    parts = {n: freqs.of_pairs(n, a, b, levels[n].to_numpy() == TF_LEVELS[n][2]) for n in FULL_NAME}
+    parts = {n: freqs.of_pairs(n, a, b, levels[n] == TF_LEVELS[n][2]) for n in FULL_NAME}
     full_tf = freqs.of_pairs("full_name", a, b, np.logical_and.reduce([~np.isnan(t) for t in parts.values()]))
     full = ~np.isnan(full_tf)
     if full.any():
@@ -339,14 +359,15 @@ def score_candidates(record_features: RecordFeatures, group: np.ndarray, window:
     training labels: their attribute agreement gives m for every comparison except the
     identifiers that formed the groups (email, phone), whose m EM learns on the blocked pairs.
     """
-    records, features = record_features.columns, record_features.coded
-    pairs = candidate_pairs(records, window, group)
+    features = record_features.coded
+    pairs = candidate_pairs(record_features, window, group)
     if len(pairs) == 0:
         return pairs.assign(log2_bayes_factor=np.zeros(0)), compare_pairs(features, pairs["a"], pairs["b"]), None
     levels = compare_pairs(features, pairs["a"].to_numpy(), pairs["b"].to_numpy())
     # Enough random pairs to measure u, without spending more on a small run than on its records.
-    u = estimate_u(features, len(records), min(u_sample_pairs, 100 * len(records)), seed)
-    freqs = ValueFrequencies.of(records)
+    n = len(record_features)
+    u = estimate_u(features, n, min(u_sample_pairs, 100 * n), seed)
+    freqs = ValueFrequencies.of(record_features)
     la, lb = labelled_pairs(group)
     m_counts, learn = {}, tuple(COMPARISONS)
     if len(la) >= MIN_LABELLED_PAIRS:

@@ -238,13 +238,13 @@ def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashe
     return np.unique(labels[emails["rec"].to_numpy()[hit]])
 
 
-def _kept_records(resolution: IdentityResolution, keep: np.ndarray) -> IdentityRecords:
-    """The records where ``keep`` is True, as ``build_records`` gave them (row positions remapped)."""
+def _kept_records(built: IdentityRecords, keep: np.ndarray) -> IdentityRecords:
+    """The built records where ``keep`` is True (row positions remapped)."""
     position = np.cumsum(keep) - 1
-    emails = resolution.record_emails[keep[resolution.record_emails["rec"].to_numpy()]]
-    keys = resolution.system_keys[keep[resolution.system_keys["rec"].to_numpy()]]
+    emails = built.emails[keep[built.emails["rec"].to_numpy()]]
+    keys = built.system_keys[keep[built.system_keys["rec"].to_numpy()]]
     return IdentityRecords(
-        records=resolution.records.loc[keep].drop(columns=["person_id", "cluster"]).reset_index(drop=True),
+        records=built.records.loc[keep].reset_index(drop=True),
         emails=emails.assign(rec=position[emails["rec"].to_numpy()]).reset_index(drop=True),
         system_keys=keys.assign(rec=position[keys["rec"].to_numpy()]).reset_index(drop=True),
     )
@@ -285,29 +285,28 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     When someone is erased, the remaining records are resolved again without theirs: the match
     weights are estimated from the records, so this is what every later run computes once the
     erased rows are purged, and the tables do not depend on the night a request arrived. Only
-    the resolution itself runs twice; the records are built, normalised and turned into
-    comparison features once.
+    the linking and clustering run twice: the records are built, normalised and turned into
+    comparison features once, and person ids and tables are made once, from the second pass.
     """
     previous = _previous_records(previous_identity_map)
     features = fs.RecordFeatures.of(built.records) if settings.probabilistic else None
-    resolution = _resolve_records(*built, previous, settings, features)
-    del built  # the resolution holds all a second pass needs
-    labels = resolution.records["cluster"].to_numpy()
-    erased = erased_clusters(resolution.record_emails, labels, erased_email_hashes)
-    resolution.diagnostics["erased_persons"] = int(len(erased))
+    clustered = _link_and_cluster(*built, settings, features)
+    erased = erased_clusters(built.emails, clustered.labels, erased_email_hashes)
+    clustered.diagnostics["erased_persons"] = int(len(erased))
     if not len(erased):
-        return resolution, None
-    keep = ~np.isin(labels, erased)
-    before = RecordsBeforeErasure.of(resolution, keep)
+        return _identify(*built, previous, clustered), None
+    keep = ~np.isin(clustered.labels, erased)
+    before = RecordsBeforeErasure.of(built, keep)
     if not keep.any():
-        return _nobody(resolution), before
-    kept = _kept_records(resolution, keep)
+        return _nobody(_identify(*built, previous, clustered)), before
+    kept = _kept_records(built, keep)
     kept_features = features.subset(keep) if features is not None else None
-    del resolution, features  # the first pass's links, map and features: the second needs the room
+    del built, features, clustered  # the first pass's records, features and links: the second needs the room
     release_unused_memory()
-    again = _resolve_records(*kept, previous, settings, kept_features)
+    again = _link_and_cluster(*kept, settings, kept_features)
     again.diagnostics["erased_persons"] = int(len(erased))
-    return again, before
+    del kept_features  # the tables below need none of it
+    return _identify(*kept, previous, again), before
 
 
 @dataclass
@@ -319,10 +318,10 @@ class RecordsBeforeErasure:
     record_emails: pd.DataFrame  # rec, email_norm, email_typed
 
     @classmethod
-    def of(cls, resolution: IdentityResolution, keep: np.ndarray) -> RecordsBeforeErasure:
+    def of(cls, built: IdentityRecords, keep: np.ndarray) -> RecordsBeforeErasure:
         return cls(
-            records=pd.DataFrame({"record_key": resolution.records["record_key"], "erased": ~keep}),
-            record_emails=resolution.record_emails[["rec", "email_norm", "email_typed"]],
+            records=pd.DataFrame({"record_key": built.records["record_key"], "erased": ~keep}),
+            record_emails=built.emails[["rec", "email_norm", "email_typed"]],
         )
 
 
@@ -336,13 +335,20 @@ def _previous_records(previous_identity_map: pd.DataFrame | None) -> pd.DataFram
     })
 
 
-def _resolve_records(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame,
-                     previous: pd.DataFrame | None, settings: ResolutionSettings,
-                     features: fs.RecordFeatures | None) -> IdentityResolution:
-    """Built records -> links, clusters and person ids (everything after ``build_records``).
+@dataclass
+class _Clustered:
+    """One pass's links and clusters, before person ids are given."""
 
-    ``features``: the records' comparison features (needed when ``settings.probabilistic``).
-    """
+    labels: np.ndarray
+    links: pd.DataFrame  # a, b (row positions), rule, weight
+    conflicts: np.ndarray
+    diagnostics: dict
+
+
+def _link_and_cluster(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame,
+                      settings: ResolutionSettings, features: fs.RecordFeatures | None) -> _Clustered:
+    """Built records -> links and clusters. ``features``: the records' comparison features
+    (needed when ``settings.probabilistic``)."""
     n = len(records)
     det, shared = deterministic_links(records, identifier_table(records, emails, system_keys),
                                       settings.max_persons_per_identifier)
@@ -358,19 +364,26 @@ def _resolve_records(records: pd.DataFrame, emails: pd.DataFrame, system_keys: p
     labels, links, conflict_diag, conflicts = _cluster(records, links, settings)
     diagnostics.update(conflict_diag)
     diagnostics["links_per_rule"] = {str(k): int(v) for k, v in links["rule"].value_counts().items()}
+    return _Clustered(labels, links, conflicts, diagnostics)
 
+
+def _identify(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame,
+              previous: pd.DataFrame | None, clustered: _Clustered) -> IdentityResolution:
+    """Clusters -> person ids (kept from ``previous`` where they can be) and the resolution's tables.
+    Run once per night, on the pass whose clusters stand: a night with erasures skips it on the first."""
+    labels, links, diagnostics = clustered.labels, clustered.links, clustered.diagnostics
     person_id, id_stats = cl.assign_person_ids(records["record_key"], labels, previous)
     diagnostics["person_ids"] = id_stats
     diagnostics["persons"] = int(person_id.nunique())
 
-    rule, confidence = _record_rules(n, links)
+    rule, confidence = _record_rules(len(records), links)
     records = records.assign(person_id=person_id.to_numpy(), cluster=labels)
     identity_map = pd.DataFrame({
         "source": records["source"], "source_record_id": records["source_record_id"],
         "person_id": records["person_id"].astype("string"),
         "match_rule": pd.Series(rule, dtype="string"),
         "match_confidence": np.round(confidence, 6),
-        "conflict_flagged": np.isin(labels, conflicts),
+        "conflict_flagged": np.isin(labels, clustered.conflicts),
     })
     links_out = pd.DataFrame({
         "record_key_a": records["record_key"].to_numpy()[links["a"].to_numpy()],

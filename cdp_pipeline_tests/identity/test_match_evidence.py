@@ -10,7 +10,6 @@ from cdp_pipeline.identity.clusters import connected_components
 from cdp_pipeline.identity.probabilistic import (
     RecordFeatures,
     candidate_pairs,
-    comparison_columns,
     score_candidates,
 )
 from cdp_pipeline.identity.records import build_records
@@ -102,10 +101,11 @@ def test_an_employer_named_by_a_work_address_is_evidence_the_rarer_the_company_t
     assert helix - elsewhere > acme - elsewhere_too > 0
 
 
-def _blocked(rows: list[dict]) -> pd.DataFrame:
-    columns = ["first_canon", "last_fold", "email_norm", "postcode", "employer", "phone", "city"]
+def _blocked(rows: list[dict]) -> RecordFeatures:
+    columns = ["first_fold", "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
+               "country", "employer"]
     records = pd.DataFrame(rows, columns=columns).astype("string")
-    return comparison_columns(records.assign(dob=pd.Series(pd.NaT, index=records.index, dtype="datetime64[us]")))
+    return RecordFeatures.of(records.assign(dob=pd.Series(pd.NaT, index=records.index, dtype="datetime64[us]")))
 
 
 def test_blocking_pairs_neighbours_sharing_a_key_once_each_and_only_across_linked_groups():

@@ -152,13 +152,13 @@ def test_records_handed_over_to_a_night_with_erasures_are_let_go_before_its_seco
     handed_over = [build_records(crowd)]
     built_records = weakref.ref(handed_over[0].records)
     alive_at_each_pass = []
-    resolve_records = resolve._resolve_records
+    link_and_cluster = resolve._link_and_cluster
 
     def noting_whether_the_built_records_live(*args, **kwargs):
         alive_at_each_pass.append(built_records() is not None)
-        return resolve_records(*args, **kwargs)
+        return link_and_cluster(*args, **kwargs)
 
-    monkeypatch.setattr(resolve, "_resolve_records", noting_whether_the_built_records_live)
+    monkeypatch.setattr(resolve, "_link_and_cluster", noting_whether_the_built_records_live)
     requested = crowd["crm_contacts"]["email"].dropna().iloc[[2]]
     resolution, _ = resolve.resolve_with_erasures(handed_over.pop(), erased_email_hashes=set(hash_email(requested)))
     assert resolution.diagnostics["erased_persons"] == 1
