@@ -10,6 +10,7 @@ the addresses of its identify calls and form submissions).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -227,36 +228,43 @@ class IdentityRecords(NamedTuple):
 
 def build_records(frames: Mapping[str, pd.DataFrame | None]) -> IdentityRecords:
     """Canonical frames (``SOURCE_COLUMNS`` suffice; a missing or None frame is skipped) -> records."""
-    parts, email_parts, id_parts = [], [], []
-    offset = 0
     builders = (("crm_contacts", _crm), ("webinar_attendees", _webinar),
                 ("store_customers", _store), ("store_orders", _orders))
-    for name, builder in builders:
-        frame = frames.get(name)
-        if frame is None or frame.empty:
-            continue
-        recs, emails = builder(frame)
-        parts.append(recs)
-        email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
-        rec = np.arange(len(recs)) + offset
-        id_parts.append(pd.DataFrame({"rec": rec, "kind": "customer_id", "value": recs["customer_id"].to_numpy()}))
-        if name == "store_orders":
-            id_parts.append(pd.DataFrame({"rec": rec, "kind": "order_id", "value": recs["source_record_id"].to_numpy()}))
-        offset += len(recs)
     web = frames.get("store_web_events")
-    if web is not None and not web.empty:
-        recs, emails, extra_ids = _web(web)
-        parts.append(recs)
-        email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
-        id_parts.append(extra_ids.assign(rec=extra_ids["rec"].to_numpy() + offset))
-        offset += len(recs)
-    if not parts:
-        raise ValueError("identity resolution needs at least one non-empty source frame")
-    raw = pd.concat(parts, ignore_index=True)
-    crm_rows = raw.index[raw["source"] == "crm"]
-    email_parts.append(_email_event_addresses(frames.get("crm_email_events"),
-                                              raw.loc[crm_rows, "source_record_id"]))
-    records = _normalise_records(raw)
+    # Two threads (Arrow's and pandas' string kernels release the GIL): the web events, the
+    # largest source, are built beside the other sources, and the CRM's mailing history beside
+    # the normalising of the records. Not the web events beside the mailing history: together
+    # their working sets took a 1M-person night's peak from 5.5 to 6.4 GiB.
+    with ThreadPoolExecutor(1) as beside:
+        web_built = beside.submit(_web, web) if web is not None and not web.empty else None
+        parts, email_parts, id_parts = [], [], []
+        offset = 0
+        crm_ids = pd.Series(dtype="string")
+        for name, builder in builders:
+            frame = frames.get(name)
+            if frame is None or frame.empty:
+                continue
+            recs, emails = builder(frame)
+            parts.append(recs)
+            email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
+            rec = np.arange(len(recs)) + offset
+            id_parts.append(pd.DataFrame({"rec": rec, "kind": "customer_id", "value": recs["customer_id"].to_numpy()}))
+            if name == "crm_contacts":
+                crm_ids = recs["source_record_id"].set_axis(rec)
+            if name == "store_orders":
+                id_parts.append(pd.DataFrame({"rec": rec, "kind": "order_id", "value": recs["source_record_id"].to_numpy()}))
+            offset += len(recs)
+        if web_built is not None:
+            recs, emails, extra_ids = web_built.result()
+            parts.append(recs)
+            email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
+            id_parts.append(extra_ids.assign(rec=extra_ids["rec"].to_numpy() + offset))
+            offset += len(recs)
+        if not parts:
+            raise ValueError("identity resolution needs at least one non-empty source frame")
+        event_addresses = beside.submit(_email_event_addresses, frames.get("crm_email_events"), crm_ids)
+        records = _normalise_records(pd.concat(parts, ignore_index=True))
+        email_parts.append(event_addresses.result())
     emails = pd.concat(email_parts, ignore_index=True).dropna(subset=["email"])
     norm = nz.normalize_emails(emails["email"])
     emails = pd.concat([emails[["rec", "origin", "seen_at"]].reset_index(drop=True),

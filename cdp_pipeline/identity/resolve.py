@@ -72,7 +72,13 @@ class IdentityResolution:
     diagnostics: dict = field(default_factory=dict)
 
 
+IDENTIFIER_KINDS = ("email", "phone", *SYSTEM_KEYS)
+
+
 def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame) -> pd.DataFrame:
+    """Every identifier a record holds, once: ``rec``, ``kind`` (``IDENTIFIER_KINDS``) and
+    ``ident``, one code per distinct kind and value. Codes, not text: a night with erasures
+    keeps the rows of the records that stay (``kept_identifiers``) instead of deriving them again."""
     usable = emails[emails["email_valid"] & ~emails["email_role"]]
     parts = [
         pd.DataFrame({"rec": usable["rec"].to_numpy(), "kind": "email", "value": usable["email_typed"].to_numpy()}),
@@ -80,8 +86,18 @@ def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: p
                       "value": records["phone"].dropna().to_numpy()}),
         system_keys[["rec", "kind", "value"]],
     ]
-    table = pd.concat(parts, ignore_index=True).drop_duplicates(["rec", "kind", "value"])
-    return table.astype({"rec": "int64", "kind": "string", "value": "string"})
+    table = pd.concat(parts, ignore_index=True).astype({"rec": "int64", "kind": "string", "value": "string"})
+    ident, _ = pd.factorize(table["kind"] + "\x1f" + table["value"])
+    coded = pd.DataFrame({"rec": table["rec"].to_numpy(), "kind": pd.Categorical(table["kind"], IDENTIFIER_KINDS),
+                          "ident": ident})
+    return coded.drop_duplicates(["rec", "ident"]).reset_index(drop=True)
+
+
+def kept_identifiers(identifiers: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of the records where ``keep`` is True, with their row positions among those."""
+    position = np.cumsum(keep) - 1
+    kept = identifiers[keep[identifiers["rec"].to_numpy()]]
+    return kept.assign(rec=position[kept["rec"].to_numpy()]).reset_index(drop=True)
 
 
 def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_persons: int):
@@ -92,7 +108,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     """
     rec = identifiers["rec"].to_numpy()
     kind = identifiers["kind"].to_numpy()
-    ident, _ = pd.factorize(identifiers["kind"] + "\x1f" + identifiers["value"])
+    ident = identifiers["ident"].to_numpy()
     n_ident = int(ident.max()) + 1 if len(ident) else 0
     system = np.zeros(n_ident, dtype=bool)
     system[ident] = np.isin(kind, SYSTEM_KEYS)
@@ -290,7 +306,8 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     """
     previous = _previous_records(previous_identity_map)
     features = fs.RecordFeatures.of(built.records) if settings.probabilistic else None
-    clustered = _link_and_cluster(*built, settings, features)
+    identifiers = identifier_table(*built)
+    clustered = _link_and_cluster(built.records, built.emails, identifiers, settings, features)
     erased = erased_clusters(built.emails, clustered.labels, erased_email_hashes)
     clustered.diagnostics["erased_persons"] = int(len(erased))
     if not len(erased):
@@ -301,11 +318,12 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
         return _nobody(_identify(*built, previous, clustered)), before
     kept = _kept_records(built, keep)
     kept_features = features.subset(keep) if features is not None else None
+    identifiers = kept_identifiers(identifiers, keep)
     del built, features, clustered  # the first pass's records, features and links: the second needs the room
     release_unused_memory()
-    again = _link_and_cluster(*kept, settings, kept_features)
+    again = _link_and_cluster(kept.records, kept.emails, identifiers, settings, kept_features)
     again.diagnostics["erased_persons"] = int(len(erased))
-    del kept_features  # the tables below need none of it
+    del kept_features, identifiers  # the tables below need neither
     return _identify(*kept, previous, again), before
 
 
@@ -345,13 +363,12 @@ class _Clustered:
     diagnostics: dict
 
 
-def _link_and_cluster(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame,
+def _link_and_cluster(records: pd.DataFrame, emails: pd.DataFrame, identifiers: pd.DataFrame,
                       settings: ResolutionSettings, features: fs.RecordFeatures | None) -> _Clustered:
-    """Built records -> links and clusters. ``features``: the records' comparison features
-    (needed when ``settings.probabilistic``)."""
+    """Built records and their ``identifier_table`` -> links and clusters. ``features``: the
+    records' comparison features (needed when ``settings.probabilistic``)."""
     n = len(records)
-    det, shared = deterministic_links(records, identifier_table(records, emails, system_keys),
-                                      settings.max_persons_per_identifier)
+    det, shared = deterministic_links(records, identifiers, settings.max_persons_per_identifier)
     det = det.assign(weight=det["rule"].map(RULE_CONFIDENCE).astype(float))
     diagnostics: dict = {"records": n, "shared_identifiers_rejected": int(shared),
                          "role_addresses": int(emails.loc[emails["email_role"], "email_norm"].nunique())}
