@@ -78,7 +78,7 @@ IDENTIFIER_KINDS = ("email", "phone", *SYSTEM_KEYS)
 def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame) -> pd.DataFrame:
     """Every identifier a record holds, once: ``rec``, ``kind`` (``IDENTIFIER_KINDS``) and
     ``ident``, one code per distinct kind and value. Codes, not text: a night with erasures
-    keeps the rows of the records that stay (``kept_identifiers``) instead of deriving them again."""
+    keeps the rows of the records that stay (``_kept_identifiers``) instead of deriving them again."""
     usable = emails[emails["email_valid"] & ~emails["email_role"]]
     parts = [
         pd.DataFrame({"rec": usable["rec"].to_numpy(), "kind": "email", "value": usable["email_typed"].to_numpy()}),
@@ -93,7 +93,7 @@ def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: p
     return coded.drop_duplicates(["rec", "ident"]).reset_index(drop=True)
 
 
-def kept_identifiers(identifiers: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+def _kept_identifiers(identifiers: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """The rows of the records where ``keep`` is True, with their row positions among those."""
     position = np.cumsum(keep) - 1
     kept = identifiers[keep[identifiers["rec"].to_numpy()]]
@@ -318,7 +318,7 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
         return _nobody(_identify(*built, previous, clustered)), before
     kept = _kept_records(built, keep)
     kept_features = features.subset(keep) if features is not None else None
-    identifiers = kept_identifiers(identifiers, keep)
+    identifiers = _kept_identifiers(identifiers, keep)
     del built, features, clustered  # the first pass's records, features and links: the second needs the room
     release_unused_memory()
     again = _link_and_cluster(kept.records, kept.emails, identifiers, settings, kept_features)
