@@ -78,7 +78,7 @@ IDENTIFIER_KINDS = ("email", "phone", *SYSTEM_KEYS)
 def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame) -> pd.DataFrame:
     """Every identifier a record holds, once: ``rec``, ``kind`` (``IDENTIFIER_KINDS``) and
     ``ident``, one code per distinct kind and value. Codes, not text: a night with erasures
-    keeps the rows of the records that stay (``_kept_identifiers``) instead of deriving them again."""
+    keeps the rows of the records that stay (``_kept_rows``) instead of deriving them again."""
     usable = emails[emails["email_valid"] & ~emails["email_role"]]
     parts = [
         pd.DataFrame({"rec": usable["rec"].to_numpy(), "kind": "email", "value": usable["email_typed"].to_numpy()}),
@@ -93,10 +93,11 @@ def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: p
     return coded.drop_duplicates(["rec", "ident"]).reset_index(drop=True)
 
 
-def _kept_identifiers(identifiers: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """The rows of the records where ``keep`` is True, with their row positions among those."""
+def _kept_rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of ``table`` (one per ``rec``, a record's row position) whose record ``keep``
+    keeps, with ``rec`` renumbered among the kept records."""
     position = np.cumsum(keep) - 1
-    kept = identifiers[keep[identifiers["rec"].to_numpy()]]
+    kept = table[keep[table["rec"].to_numpy()]]
     return kept.assign(rec=position[kept["rec"].to_numpy()]).reset_index(drop=True)
 
 
@@ -256,14 +257,8 @@ def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashe
 
 def _kept_records(built: IdentityRecords, keep: np.ndarray) -> IdentityRecords:
     """The built records where ``keep`` is True (row positions remapped)."""
-    position = np.cumsum(keep) - 1
-    emails = built.emails[keep[built.emails["rec"].to_numpy()]]
-    keys = built.system_keys[keep[built.system_keys["rec"].to_numpy()]]
-    return IdentityRecords(
-        records=built.records.loc[keep].reset_index(drop=True),
-        emails=emails.assign(rec=position[emails["rec"].to_numpy()]).reset_index(drop=True),
-        system_keys=keys.assign(rec=position[keys["rec"].to_numpy()]).reset_index(drop=True),
-    )
+    return IdentityRecords(records=built.records.loc[keep].reset_index(drop=True),
+                           emails=_kept_rows(built.emails, keep), system_keys=_kept_rows(built.system_keys, keep))
 
 
 def _nobody(resolution: IdentityResolution) -> IdentityResolution:
@@ -318,7 +313,7 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
         return _nobody(_identify(*built, previous, clustered)), before
     kept = _kept_records(built, keep)
     kept_features = features.subset(keep) if features is not None else None
-    identifiers = _kept_identifiers(identifiers, keep)
+    identifiers = _kept_rows(identifiers, keep)
     del built, features, clustered  # the first pass's records, features and links: the second needs the room
     release_unused_memory()
     again = _link_and_cluster(kept.records, kept.emails, identifiers, settings, kept_features)
