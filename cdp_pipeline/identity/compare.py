@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.dtypes import StringDType
 
 from cdp_pipeline.identity.normalize import ROLE_LOCAL_PARTS, on_unique
 
@@ -28,7 +29,7 @@ DOMAIN_TYPO_SIMILAR = 0.92  # quantumcloud.de / qunatumcloud.de; unrelated domai
 COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "employer_domain", "email",
                "country")
 MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 2, "employer_domain": 1,
-             "email": 4, "country": 1}
+             "email": 5, "country": 1}
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
     first = _first_token(records["first_fold"])
     letters = records["email_local"].str.replace(r"[^a-z]", "", regex=True)
     dob = records["dob"]
+    first_coded = Coded.of(first)
+    head, tail = beside_surname(letters, records["last_fold"])
     return {
-        "first": Coded.of(first),
+        "first": first_coded,
         "canon": Coded.of(records["first_canon"]),
         "initial": Coded.of(first.str[:1]),
         "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
@@ -71,10 +74,14 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "employer": Coded.of(records["employer"]),
         "email_local": Coded.of(records["email_local"]),
         "email_domain": Coded.of(records["email_domain"]),
-        "local_distinctive": (letters.str.len() >= 4).fillna(False).to_numpy(bool)
-        & ~name_built_local(records["email_local"], first, records["last_fold"])
-        & ~name_built_local(records["email_local"], records["first_canon"], records["last_fold"])
-        & ~records["email_local"].isin(ROLE_LOCAL_PARTS).fillna(False).to_numpy(bool),
+        "local_own_name": name_built_local(letters, first, records["last_fold"])
+        | name_built_local(letters, records["first_canon"], records["last_fold"]),
+        "local_given_head": _given_name_codes(first_coded, head),
+        "local_given_tail": _given_name_codes(first_coded, tail),
+        "local_has_letters": ((letters.str.len() >= 4).fillna(False).to_numpy(bool)
+                              & ~records["email_local"].isin(ROLE_LOCAL_PARTS).fillna(False).to_numpy(bool)),
+        "local_has_number": records["local_number"].notna().to_numpy(bool),
+        "email_free": records["email_free"].to_numpy(bool),
         "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
         "local_without_digits": Coded.of(records["email_local"].str.replace(r"\d+", "", regex=True).replace("", None)),
         "company_label": Coded.of(records["company_label"]),
@@ -82,33 +89,58 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
     }
 
 
-def name_built_local(local: pd.Series, first: pd.Series, last: pd.Series) -> np.ndarray:
-    """True when an email local part is only the person's name (john.smith, jsmith, smithj).
+def _text(values: pd.Series) -> np.ndarray:
+    """Variable-width numpy text ("" for missing): fixed-width text would copy every value into
+    the widest one."""
+    return np.asarray(pd.Series(values, dtype="string").fillna("").to_numpy(object), dtype=StringDType())
 
-    Such a local part repeats the name, so two namesakes share it at different providers; only
-    a local part with something of its own (digits, a nickname, a word) is extra evidence.
-    Arrow's string kernels: numpy's fixed-width text would copy every value into the widest one.
+
+def name_built_local(letters: pd.Series, first: pd.Series, last: pd.Series) -> np.ndarray:
+    """True when the letters of an email local part (dots and digits aside) are only the person's
+    own name: john.smith, jsmith, smithj, john.smith94.
+
+    Such a local part repeats the name, so namesakes share it at different providers; only what
+    it holds of its own (a word, or the number: see ``email_levels``) is evidence beyond the name.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    text, f, s = _text(letters), _text(first), np.strings.replace(_text(last), " ", "")
+    i = np.strings.slice(f, 0, 1)
+    forms = [f + s, s + f, i + s, s + i, f + np.strings.slice(s, 0, 1), f, s]
+    built = np.logical_or.reduce([text == form for form in forms])
+    return built & (np.strings.str_len(f) > 0) & (np.strings.str_len(s) > 0)
 
-    def text(values: pd.Series) -> "pa.Array":
-        return pa.array(pd.Series(values, dtype="string").fillna(""), type=pa.large_string())
 
-    letters = pc.replace_substring_regex(text(local), r"[._-]", "")
-    f = text(first)
-    s = pc.replace_substring(text(last), " ", "")
-    i = pc.utf8_slice_codeunits(f, 0, 1)
+MIN_GIVEN_NAME = 2  # a single letter beside the surname is an initial, which the own-name forms cover
 
-    def joined(a, b):
-        return pc.binary_join_element_wise(a, b, pa.scalar("", type=pa.large_string()))
 
-    forms = [joined(f, s), joined(s, f), joined(i, s), joined(s, i), joined(f, pc.utf8_slice_codeunits(s, 0, 1)), f, s]
-    named = pc.and_(pc.greater(pc.utf8_length(f), 0), pc.greater(pc.utf8_length(s), 0))
-    built = pc.equal(letters, forms[0])
-    for form in forms[1:]:
-        built = pc.or_(built, pc.equal(letters, form))
-    return pc.and_(named, built).to_numpy(zero_copy_only=False)
+def beside_surname(letters: pd.Series, last: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(the letters before a trailing surname, those after a leading one; "" where there are none):
+    kimberly in kimberlythomas for Kim Thomas. Whether they are a given name depends on the
+    records' first names, so ``local_spells_a_name`` decides it, among the records resolved."""
+    text, surname = _text(letters), np.strings.replace(_text(last), " ", "")
+    length, surname_length = np.strings.str_len(text), np.strings.str_len(surname)
+    named = surname_length > 0
+    head = np.where(named & np.strings.endswith(text, surname), np.strings.slice(text, 0, length - surname_length), "")
+    tail = np.where(named & np.strings.startswith(text, surname), np.strings.slice(text, surname_length, None), "")
+    return head, tail
+
+
+def _given_name_codes(c: "Coded", parts: np.ndarray) -> np.ndarray:
+    """Codes of ``parts`` among the first names ``c`` codes (-1: not a first name, or too short)."""
+    codes = pd.Index(c.values).get_indexer(parts.astype(object)).astype(np.int32)
+    return np.where(np.strings.str_len(parts) >= MIN_GIVEN_NAME, codes, -1)
+
+
+def local_spells_a_name(f, idx: np.ndarray) -> np.ndarray:
+    """Per record: its local part's letters are its own name, or a first name some record holds
+    beside its surname (kimberlythomas for Kim Thomas: a nickname's full form; jose.marquez for
+    Pepe Marquez)."""
+    first = f["first"]
+    held = np.bincount(first.codes[first.codes >= 0], minlength=len(first.values)) > 0
+
+    def given(codes: np.ndarray) -> np.ndarray:
+        return (codes >= 0) & held[np.maximum(codes, 0)]
+
+    return f["local_own_name"][idx] | given(f["local_given_head"][idx]) | given(f["local_given_tail"][idx])
 
 
 def _eq(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -309,21 +341,31 @@ def employer_names_domain(f, a, b) -> np.ndarray:
 def email_levels(f, a, b) -> np.ndarray:
     """Email local-part patterns.
 
-    4 same mailbox (only the dots a provider ignores, or a typo in the domain, differ:
-    jurgen.kuhn@qunatumcloud); 3 same distinctive local part at another domain (jsmith79@acme vs
-    jsmith79@gmail; a local part that is just the name is no evidence beyond the name, see
-    ``name_built_local``); 2 both local parts built from the same
-    name at the same company domain
-    (jsmith@acme vs john.smith@acme after a format change); 1 same company domain only; 0 different.
+    5 same mailbox (only the dots a provider ignores, or a typo in the domain, differ:
+    jurgen.kuhn@qunatumcloud); 4 same distinctive local part at another domain (bluefalcon@gmail
+    vs bluefalcon@yahoo); 3 same local part at another domain that is a name and a number
+    (christine.lemaire94): namesakes share the name, so only the number is evidence, weighed by
+    how common it is (``probabilistic.TF_LEVELS``); a local part that is only a name is no
+    evidence beyond the name (``local_spells_a_name``); 2 both local parts built from the same
+    name at the same company domain (jsmith@acme vs john.smith@acme after a format change); 1 same
+    company domain only; 0 different.
     """
     local, domain, company = f["email_local"], f["email_domain"], f["email_company"]
     same_local = _eq(local, a, b)
     domain_typo = np.zeros(len(a), dtype=bool)
+    distinctive = np.zeros(len(a), dtype=bool)
+    numbered_name = np.zeros(len(a), dtype=bool)
     if same_local.any():
-        domain_typo[same_local] = similarity(domain, a[same_local], b[same_local]) >= DOMAIN_TYPO_SIMILAR
+        sa, sb = a[same_local], b[same_local]
+        # Two providers' domains are two mailboxes, however alike (hotmail.com, hotmail.com.mx).
+        domain_typo[same_local] = (similarity(domain, sa, sb) >= DOMAIN_TYPO_SIMILAR) & ~(
+            f["email_free"][sa] & f["email_free"][sb])
+        spells_name = local_spells_a_name(f, sa) | local_spells_a_name(f, sb)
+        distinctive[same_local] = f["local_has_letters"][sa] & ~spells_name
+        numbered_name[same_local] = spells_name & f["local_has_number"][sa]
     same_company = _eq(company, a, b)
     pattern = np.zeros(len(a), dtype=bool)
-    check = same_company & ~_eq(local, a, b)
+    check = same_company & ~same_local
     if check.any():
         ia, ib = a[check], b[check]
         surname = f["surname_key"]
@@ -339,9 +381,8 @@ def email_levels(f, a, b) -> np.ndarray:
         starts = (np.char.find(la, fi.astype(str)) == 0) | (np.char.find(lb, fi.astype(str)) == 0)
         pattern[check] = has_surname & starts
     return np.select(
-        [_null(local, a, b), same_local & domain_typo, same_local & f["local_distinctive"][a],
-         pattern, same_company],
-        [NULL, 4, 3, 2, 1], 0,
+        [_null(local, a, b), same_local & domain_typo, distinctive, numbered_name, pattern, same_company],
+        [NULL, 5, 4, 3, 2, 1], 0,
     ).astype(np.int8)
 
 

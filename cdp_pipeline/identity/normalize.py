@@ -164,9 +164,21 @@ def normalize_emails(emails: pd.Series) -> pd.DataFrame:
     return out
 
 
-def is_free_provider(domain: pd.Series) -> pd.Series:
-    """True for mailbox providers: a shared free domain says nothing about who the person is."""
-    return domain.isin(set(known_providers())).fillna(False).astype(bool)
+def is_free_provider(domain: pd.Series, labels: pd.Series | None = None) -> pd.Series:
+    """True for mailbox providers: a shared free domain says nothing about who the person is.
+    A listed provider's domain, or one of a brand the list holds in several countries under
+    another country's suffix (yahoo.gr, hotmail.com.mx). ``labels``: the domains'
+    ``company_label``, where the caller has them."""
+    labels = company_label(domain) if labels is None else labels
+    listed = domain.isin(set(known_providers())) | labels.isin(_international_provider_labels())
+    return listed.fillna(False).astype(bool)
+
+
+@lru_cache(maxsize=1)
+def _international_provider_labels() -> frozenset[str]:
+    """Registrable names the provider list holds under more than one suffix (yahoo.fr, yahoo.de)."""
+    counts = company_label(pd.Series(known_providers(), dtype="string")).value_counts()
+    return frozenset(counts.index[counts >= 2])
 
 
 @lru_cache(maxsize=1)

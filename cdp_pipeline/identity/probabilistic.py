@@ -42,10 +42,12 @@ from cdp_pipeline.identity.compare import (
 
 # Agreement at these levels weighs by the shared value's frequency: key -> (comparison, column
 # holding the value, level). An employer named by the other's work address weighs by how many
-# records hold that company's domain ("acme" is weaker evidence than "helixinsurance").
+# records hold that company's domain ("acme" is weaker evidence than "helixinsurance"); one
+# local part that is a name and a number at two providers, by how many local parts hold the
+# number (namesakes born in '94 share christine.lemaire94).
 TF_LEVELS = {"first": ("first", "first_canon", 4), "last": ("last", "last_fold", 3), "dob": ("dob", "dob_key", 2),
              "employer": ("employer", "employer", 2), "employer_domain": ("employer_domain", "company_label", 1),
-             "city": ("city", "city", 1)}
+             "city": ("city", "city", 1), "email_number": ("email", "local_number", 3)}
 # First and last names are not independent (names run in languages and families): when both
 # agree exactly, the pair weighs by how common the full name is, not by the product of the two.
 FULL_NAME = ("first", "last")
@@ -59,11 +61,13 @@ FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "email_norm", "phon
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """The records' ``FEATURE_COLUMNS`` (those they hold) and the columns derived from them
-    (email local part, domain, free provider, company, birth date as text)."""
+    (email local part, its number, domain, free provider, company, birth date as text)."""
     out = records[[column for column in FEATURE_COLUMNS if column in records]]
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
-    out["email_free"] = nz.is_free_provider(out["email_domain"])
-    out["company_label"] = nz.company_label(out["email_domain"].where(~out["email_free"]))
+    out["local_number"] = out["email_local"].str.replace(r"\D", "", regex=True).replace("", None)
+    labels = nz.company_label(out["email_domain"])
+    out["email_free"] = nz.is_free_provider(out["email_domain"], labels)
+    out["company_label"] = labels.where(~out["email_free"])
     out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
 

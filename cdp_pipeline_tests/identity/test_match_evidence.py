@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.identity.compare import NULL, Coded, address_levels, employer_domain_levels, employer_names_domain
+from cdp_pipeline.identity.compare import (
+    NULL,
+    Coded,
+    address_levels,
+    email_levels,
+    employer_domain_levels,
+    employer_names_domain,
+)
 from cdp_pipeline.identity.clusters import connected_components
 from cdp_pipeline.identity.probabilistic import (
     RecordFeatures,
@@ -68,6 +75,32 @@ def test_an_employer_is_compared_with_a_work_address_only_where_the_other_side_n
          "company_label": Coded.of(pd.Series(labels, dtype="string"))}
     a, b = np.array([0, 2, 0, 0, 1]), np.array([1, 0, 3, 4, 2])
     assert employer_domain_levels(f, a, b).tolist() == [1, 0, NULL, NULL, NULL]
+
+
+def _email_levels_between_halves(rows: list[tuple[str, str, str]]) -> list[int]:
+    """Email levels of record i and record i + n for n (first name, last name, address) pairs given
+    as the first half and then the second half of ``rows``."""
+    records = build_records({"crm_contacts": pd.DataFrame(
+        [crm(f"E{i}", first, last, email) for i, (first, last, email) in enumerate(rows)])}).records
+    n = len(rows) // 2
+    return email_levels(RecordFeatures.of(records).coded, np.arange(n), np.arange(n, 2 * n)).tolist()
+
+
+def test_a_local_part_that_only_spells_a_name_is_no_evidence_at_another_provider_but_its_number_is():
+    """5 same mailbox, 4 same distinctive local part, 3 a name and a number, 0 a name only; a name
+    is the person's own or another first name the records hold beside the surname (Kim Thomas's
+    kimberlythomas), and two providers' domains are two mailboxes however alike."""
+    pairs = [
+        (("Jurgen", "Kuhn", "jurgen.kuhn@quantumcloud.de"), ("Jurgen", "Kuhn", "jurgen.kuhn@qunatumcloud.de")),
+        (("Ada", "Lind", "bluefalcon@gmail.com"), ("Ada", "Lind", "bluefalcon@yahoo.com")),
+        (("Christine", "Lemaire", "christine.lemaire94@outlook.com"),
+         ("Christine", "Lemaire", "christine.lemaire94@hotmail.com")),
+        (("Kim", "Thomas", "kimberlythomas@outlook.com"), ("Kim", "Thomas", "kimberlythomas@web.de")),
+        (("Manuel", "Vazquez", "manuel.vazquez@hotmail.com"), ("Manuel", "Vazquez", "manuel.vazquez@hotmail.com.mx")),
+        (("Kimberly", "Shaw", "kshaw@gmail.com"), ("Kimberly", "Shaw", "kim.shaw@gmail.com")),
+    ]
+    rows = [left for left, _ in pairs] + [right for _, right in pairs]
+    assert _email_levels_between_halves(rows) == [5, 4, 3, 0, 0, 0]
 
 
 def _log2_bayes_factors(story: dict, pairs: list[tuple[str, str]]) -> list[float]:

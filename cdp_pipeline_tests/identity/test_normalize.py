@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from cdp_pipeline.identity.normalize import (
+    is_free_provider,
     canonical_first_name,
     company_label,
     country_code,
@@ -113,3 +114,10 @@ def test_streets_and_postcodes_compare_equal_across_formats():
 def test_a_company_is_named_by_its_domain_without_subdomains_or_public_suffix():
     domains = pd.Series(["mail.helixinsurance.co.uk", "northstarlabs.com.mx", "acme.de", None], dtype="string")
     assert company_label(domains).tolist() == ["helixinsurance", "northstarlabs", "acme", pd.NA]
+
+
+def test_an_international_providers_domain_in_any_country_is_a_provider_not_an_employer():
+    """The list names yahoo.fr, yahoo.de…: yahoo.gr and hotmail.com.mx are the same brands' mailboxes."""
+    domains = pd.Series(["yahoo.gr", "hotmail.com.mx", "gmail.com", "helixinsurance.co.uk", "orange.com", None],
+                        dtype="string")
+    assert is_free_provider(domains).tolist() == [True, True, True, False, False, False]
