@@ -44,6 +44,10 @@ class Coded:
         codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
         return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object).astype(str))
 
+    def held(self) -> np.ndarray:
+        """Records per distinct value (indexed by code); 0 for a value no record coded here holds."""
+        return np.bincount(self.codes[self.codes >= 0], minlength=len(self.values))
+
 
 def _first_token(folded: pd.Series) -> pd.Series:
     return on_unique(folded, lambda u: u.str.split(" ", n=1).str[0])
@@ -130,17 +134,18 @@ def _given_name_codes(c: "Coded", parts: np.ndarray) -> np.ndarray:
     return np.where(np.strings.str_len(parts) >= MIN_GIVEN_NAME, codes, -1)
 
 
-def local_spells_a_name(f, idx: np.ndarray) -> np.ndarray:
-    """Per record: its local part's letters are its own name, or a first name some record holds
-    beside its surname (kimberlythomas for Kim Thomas: a nickname's full form; jose.marquez for
-    Pepe Marquez)."""
-    first = f["first"]
-    held = np.bincount(first.codes[first.codes >= 0], minlength=len(first.values)) > 0
+def local_spells_a_name(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: either record's local part's letters are its own name, or a first name some record
+    holds beside its surname (kimberlythomas for Kim Thomas: a nickname's full form; jose.marquez
+    for Pepe Marquez)."""
+    held = f["first"].held() > 0
 
-    def given(codes: np.ndarray) -> np.ndarray:
-        return (codes >= 0) & held[np.maximum(codes, 0)]
+    def spells(idx: np.ndarray) -> np.ndarray:
+        head, tail = f["local_given_head"][idx], f["local_given_tail"][idx]
+        return (f["local_own_name"][idx] | ((head >= 0) & held[np.maximum(head, 0)])
+                | ((tail >= 0) & held[np.maximum(tail, 0)]))
 
-    return f["local_own_name"][idx] | given(f["local_given_head"][idx]) | given(f["local_given_tail"][idx])
+    return spells(a) | spells(b)
 
 
 def _eq(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -198,7 +203,7 @@ def first_name_typos(c: Coded, a: np.ndarray, b: np.ndarray, held: np.ndarray | 
     """``_is_typo`` per pair, computed once per distinct pair of differing names. ``held``:
     records per distinct name (indexed by code); by default, the records ``c`` codes."""
     if held is None:
-        held = np.bincount(c.codes[c.codes >= 0], minlength=len(c.values))
+        held = c.held()
     ca, cb = c.codes[a], c.codes[b]
     out = np.zeros(len(a), dtype=bool)
     todo = (ca >= 0) & (cb >= 0) & (ca != cb)
@@ -360,7 +365,7 @@ def email_levels(f, a, b) -> np.ndarray:
         # Two providers' domains are two mailboxes, however alike (hotmail.com, hotmail.com.mx).
         domain_typo[same_local] = (similarity(domain, sa, sb) >= DOMAIN_TYPO_SIMILAR) & ~(
             f["email_free"][sa] & f["email_free"][sb])
-        spells_name = local_spells_a_name(f, sa) | local_spells_a_name(f, sb)
+        spells_name = local_spells_a_name(f, sa, sb)
         distinctive[same_local] = f["local_has_letters"][sa] & ~spells_name
         numbered_name[same_local] = spells_name & f["local_has_number"][sa]
     same_company = _eq(company, a, b)
