@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.dtypes import StringDType
 
-from cdp_pipeline.identity.normalize import ROLE_LOCAL_PARTS, on_unique
+from cdp_pipeline.identity.normalize import ROLE_LOCAL_PARTS, on_unique, other_readings
 
 NULL = -1
 NAME_SIMILAR = 0.9  # surnames: Jaro-Winkler above this is a typo (smith/smiht 0.96), not another family
@@ -215,21 +215,46 @@ def first_name_typos(c: Coded, a: np.ndarray, b: np.ndarray, held: np.ndarray | 
     return out
 
 
+def may_stand_for(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: one first name is a short form that may also stand for the other's name, though
+    it usually stands for another (Chris and Christine; ``normalize.other_readings``). Worked
+    out once per distinct pair of (name, usual name)."""
+    first, canon = f["first"], f["canon"]
+    out = np.zeros(len(a), dtype=bool)
+    readings = other_readings()
+    fa, fb, ca, cb = first.codes[a], first.codes[b], canon.codes[a], canon.codes[b]
+    todo = (fa >= 0) & (fb >= 0) & (ca >= 0) & (cb >= 0) & (ca != cb)
+    if not readings or not todo.any():
+        return out
+    width = np.int64(len(canon.values) + 1)
+
+    def reads(short: np.ndarray, usual: np.ndarray) -> np.ndarray:
+        keys, inverse = np.unique(short.astype(np.int64) * width + usual, return_inverse=True)
+        text = np.char.add(np.char.add(first.values[keys // width], "|"), canon.values[keys % width])
+        return np.isin(text, list(readings))[inverse]
+
+    out[todo] = reads(fa[todo], cb[todo]) | reads(fb[todo], ca[todo])
+    return out
+
+
 def first_name_levels(f, a, b) -> np.ndarray:
-    """4 same name, 3 nickname-equivalent, 2 typo, 1 initial-compatible, 0 different."""
+    """4 same name, 3 nickname-equivalent, 2 typo, 1 compatible but no evidence (an initial, or a
+    short form that may stand for either name), 0 different."""
     initial = (f["first_is_initial"][a] | f["first_is_initial"][b]) & _eq(f["initial"], a, b)
     similar = first_name_typos(f["first"], a, b, f.get("first_held"))
     return np.select(
-        [_null(f["first"], a, b), _eq(f["first"], a, b), _eq(f["canon"], a, b), similar, initial],
+        [_null(f["first"], a, b), _eq(f["first"], a, b), _eq(f["canon"], a, b), similar,
+         initial | may_stand_for(f, a, b)],
         [NULL, 4, 3, 2, 1], 0,
     ).astype(np.int8)
 
 
 def last_name_levels(f, a, b) -> np.ndarray:
-    """3 same, 2 typo, 1 one surname inside the other (double or married names), 0 different."""
+    """3 same (spaces aside: O'Neill and ONeill, Mc Donald and McDonald), 2 typo, 1 one surname
+    inside the other (double or married names), 0 different."""
     last = f["last"]
     null = _null(last, a, b)
-    same = _eq(last, a, b)
+    same = _eq(last, a, b) | _eq(f["surname_key"], a, b)
     similar = similarity(last, a, b) >= NAME_SIMILAR
     inside = np.zeros(len(a), dtype=bool)
     check = ~null & ~same & ~similar

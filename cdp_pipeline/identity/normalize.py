@@ -56,10 +56,27 @@ def known_providers() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
-def nickname_table() -> dict[str, str]:
-    """Folded nickname or variant -> canonical folded first name (package data)."""
+def _nickname_rows() -> tuple[tuple[str, str], ...]:
     rows = csv.DictReader(_read_data("nicknames.csv").splitlines())
-    return {row["name"]: row["canonical"] for row in rows}
+    return tuple((row["name"], row["canonical"]) for row in rows)
+
+
+@lru_cache(maxsize=1)
+def nickname_table() -> dict[str, str]:
+    """Folded nickname or variant -> the folded first name it usually stands for: its first row
+    in the package data."""
+    table: dict[str, str] = {}
+    for name, canonical in _nickname_rows():
+        table.setdefault(name, canonical)
+    return table
+
+
+@lru_cache(maxsize=1)
+def other_readings() -> frozenset[str]:
+    """"nickname|canonical" for the other names a short form may stand for (its later rows in the
+    package data): Chris is usually Christopher, but may be Christine or Christian."""
+    usual = nickname_table()
+    return frozenset(f"{name}|{canonical}" for name, canonical in _nickname_rows() if usual[name] != canonical)
 
 
 @lru_cache(maxsize=1)
@@ -324,16 +341,23 @@ STREET_ABBREVIATIONS = {
     "street": "st", "str": "st", "strasse": "st", "avenue": "ave", "av": "ave", "avenida": "ave",
     "road": "rd", "drive": "dr", "lane": "ln", "boulevard": "blvd", "court": "ct", "place": "pl",
     "square": "sq", "terrace": "ter", "apartment": "apt", "calle": "c", "carrer": "c",
-    "rue": "r", "via": "v", "plaza": "pl", "piso": "apt", "flat": "apt", "unit": "apt",
+    "rue": "r", "rua": "r", "via": "v", "plaza": "pl", "pza": "pl", "avda": "ave", "bd": "blvd",
+    "piso": "apt", "flat": "apt", "unit": "apt",
     "north": "n", "south": "s", "east": "e", "west": "w", "numero": "", "no": "", "number": "",
 }
 
 
+# German and Dutch streets end in a word for street, written whole or short: Hauptstraße,
+# Hauptstrasse, Hauptstr., Haupt Straße; Kerkstraat, Kerkstr.
+_COMPOUND_STREET_RE = r"\b([a-z]{3,})(?:strasse|straat|str)\b"
+
+
 def normalize_street(streets: pd.Series) -> pd.Series:
-    """Street line folded with common words abbreviated: '12, Baker Street' == '12 baker st'."""
+    """Street line folded with common words abbreviated: '12, Baker Street' == '12 baker st',
+    'Hauptstraße 5' == 'Hauptstr. 5'."""
 
     def norm(unique: pd.Series) -> pd.Series:
-        text = fold_text(unique)
+        text = fold_text(unique).str.replace(_COMPOUND_STREET_RE, r"\1 st", regex=True)
         for word, short in STREET_ABBREVIATIONS.items():
             text = text.str.replace(rf"\b{word}\b", short, regex=True)
         text = text.str.replace(r"\s+", " ", regex=True).str.strip()
@@ -342,7 +366,17 @@ def normalize_street(streets: pd.Series) -> pd.Series:
     return on_unique(streets, norm)
 
 
+_ZIP_PLUS_FOUR_RE = r"^(\d{5}) \d{4}$"  # 12345-6789: the US ZIP code and the delivery route within it
+_COUNTRY_PREFIX_RE = r"^[a-z]{1,2} ?(\d{4,5})$"  # D-80331, CH-8001, L-1234: the old European style
+
+
 def normalize_postcode(postcodes: pd.Series) -> pd.Series:
-    """Postcode upper-cased without spaces or dashes: 'sw1a 1aa' == 'SW1A1AA', '28001' stays."""
-    text = fold_text(postcodes).str.upper().str.replace(" ", "", regex=False)
-    return text.mask(text == "")
+    """Postcode upper-cased without spaces or dashes: 'sw1a 1aa' == 'SW1A1AA', '28001' stays; a
+    US ZIP+4 compares by its ZIP code and 'D-80331' as '80331'."""
+
+    def norm(unique: pd.Series) -> pd.Series:
+        text = fold_text(unique).str.replace(_ZIP_PLUS_FOUR_RE, r"\1", regex=True)
+        text = text.str.replace(_COUNTRY_PREFIX_RE, r"\1", regex=True).str.upper().str.replace(" ", "", regex=False)
+        return text.mask(text == "")
+
+    return on_unique(postcodes, norm)

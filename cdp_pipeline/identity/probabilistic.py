@@ -122,7 +122,7 @@ class RecordFeatures:
 def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
     """Blocking rules as keys; a record with any part missing is not blocked by that rule."""
     first = records["first_canon"]
-    last = records["last_fold"]
+    last = records["last_fold"].str.replace(" ", "", regex=False)  # O'Neill and ONeill block together
     letters = records["email_local"].str.replace(r"[^a-z]", "", regex=True)
     company = records["email_domain"].where(~records["email_free"])
     return {

@@ -12,6 +12,7 @@ from cdp_pipeline.identity.compare import (
     email_levels,
     employer_domain_levels,
     employer_names_domain,
+    last_name_levels,
 )
 from cdp_pipeline.identity.clusters import connected_components
 from cdp_pipeline.identity.probabilistic import (
@@ -42,6 +43,13 @@ def test_different_postcodes_are_a_disagreement_even_when_one_street_is_missing(
     ])
     a, b = np.array([0, 0, 0]), np.array([1, 2, 3])
     assert address_levels(f, a, b).tolist() == [0, 1, NULL]
+
+
+def test_a_surname_written_with_or_without_its_spaces_is_the_same_surname():
+    """Folding turns O'Neill into "o neill"; typed without the apostrophe it is "oneill"."""
+    f = _address_features([{"last_fold": "o neill"}, {"last_fold": "oneill"}, {"last_fold": "mc donald"},
+                           {"last_fold": "mcdonald"}, {"last_fold": "garcia lopez"}, {"last_fold": "garcia"}])
+    assert last_name_levels(f, np.array([0, 2, 4]), np.array([1, 3, 5])).tolist() == [3, 3, 1]
 
 
 def test_a_full_name_that_recurs_as_a_whole_is_weak_evidence_even_when_its_parts_are_rare():

@@ -15,6 +15,7 @@ from cdp_pipeline.identity.normalize import (
     normalize_phones,
     normalize_postcode,
     normalize_street,
+    other_readings,
 )
 
 
@@ -101,6 +102,13 @@ def test_nicknames_map_to_one_canonical_first_name():
     assert out.tolist() == ["robert", "robert", "william", "joseph", "mary", "zoltan"]
 
 
+def test_a_short_form_stands_for_one_usual_name_and_may_stand_for_others():
+    assert canonical_first_name(pd.Series(["chris", "kim", "sandy"])).tolist() == ["christopher", "kimberly",
+                                                                                  "alexandra"]
+    assert {"chris|christine", "chris|christian", "sandy|sandra"} <= other_readings()
+    assert "chris|christopher" not in other_readings()  # its usual reading is the canonical name
+
+
 def test_spouses_names_are_not_nickname_equivalent():
     out = canonical_first_name(fold_name(pd.Series(["Alexander", "Alexandra", "John", "Joan"])))
     assert len(set(out)) == 4
@@ -108,7 +116,12 @@ def test_spouses_names_are_not_nickname_equivalent():
 
 def test_streets_and_postcodes_compare_equal_across_formats():
     assert normalize_street(pd.Series(["12, Baker Street", "12 BAKER ST."])).nunique() == 1
+    assert normalize_street(pd.Series(["Hauptstraße 5", "Hauptstr. 5", "Haupt Straße 5"])).nunique() == 1
+    assert normalize_street(pd.Series(["Kerkstraat 12", "Kerkstr 12"])).nunique() == 1
+    assert normalize_street(pd.Series(["Avda. de la Constitución 4", "Avenida de la Constitucion 4"])).nunique() == 1
     assert normalize_postcode(pd.Series(["sw1a 1aa", "SW1A-1AA"])).tolist() == ["SW1A1AA", "SW1A1AA"]
+    assert normalize_postcode(pd.Series(["12345-6789", "D-80331", "1012 AB", "01310-200"])).tolist() == [
+        "12345", "80331", "1012AB", "01310200"]  # a ZIP+4 by its ZIP code; Brazil's CEP is whole
 
 
 def test_a_company_is_named_by_its_domain_without_subdomains_or_public_suffix():

@@ -7,6 +7,7 @@ import pandas as pd
 
 from cdp_pipeline.identity import pairwise_scores, resolve_identities
 from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible
+from cdp_pipeline.identity.normalize import canonical_first_name
 from cdp_pipeline.identity.probabilistic import RecordFeatures
 from cdp_pipeline.identity.records import build_records
 from cdp_pipeline_tests.identity.frames import frames
@@ -136,6 +137,27 @@ def test_household_members_whose_common_names_are_one_letter_apart_stay_apart():
     ])
     assert person_of(res, "crm", "HA1") != person_of(res, "crm", "HA2")
     assert person_of(res, "crm", "HA3") != person_of(res, "crm", "HA4")
+
+
+def test_a_short_form_joins_either_name_it_may_stand_for_but_never_makes_two_names_one():
+    """Chris is usually Christopher but may be Christine: over a shared inbox, Chris joins
+    Christine; Christine and Christopher at one address stay two people."""
+    address = {"street_address": "Calle Goya 110", "postal_code": "28001", "city": "Madrid", "country": "ES"}
+    res = resolve_with_crowd(
+        crm_contacts=[crm("CS1", "Christine", "Achterberg", "c.achterberg@quillon.example", **address),
+                      crm("CS2", "Christopher", "Achterberg", "chris.achterberg@gmail.com", **address)],
+        webinar_attendees=[webinar("CW1", "Chris", "Achterberg", "c.achterberg@quillon.example")],
+    )
+    assert person_of(res, "webinar", "CW1:c.achterberg@quillon.example") == person_of(res, "crm", "CS1")
+    assert person_of(res, "crm", "CS1") != person_of(res, "crm", "CS2")
+
+
+def test_first_names_are_compatible_when_one_may_stand_for_the_other():
+    population = pd.Series(["chris", "christine", "christopher", "kim", "kimberly", "sandy", "sandra"])
+    first = pd.Series(["chris", "chris", "christine", "kim", "sandy"], dtype="string")
+    other = pd.Series(["christine", "christopher", "christopher", "kimberly", "sandra"], dtype="string")
+    assert first_names_compatible(first, other, canonical_first_name(first), canonical_first_name(other),
+                                  population).tolist() == [True, True, False, True, True]
 
 
 def test_a_rare_spelling_one_slip_from_a_common_name_is_a_typo_two_common_names_are_not():
