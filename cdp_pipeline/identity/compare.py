@@ -89,7 +89,7 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
         "local_without_digits": Coded.of(records["email_local"].str.replace(r"\d+", "", regex=True).replace("", None)),
         "company_label": Coded.of(records["company_label"]),
-        "surname_key": Coded.of(records["last_fold"].str.replace(" ", "", regex=False)),
+        "surname_key": Coded.of(records["surname_key"]),
     }
 
 

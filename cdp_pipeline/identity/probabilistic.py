@@ -61,8 +61,10 @@ FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "email_norm", "phon
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """The records' ``FEATURE_COLUMNS`` (those they hold) and the columns derived from them
-    (email local part, its number, domain, free provider, company, birth date as text)."""
+    (surname without spaces, email local part, its number, domain, free provider, company,
+    birth date as text)."""
     out = records[[column for column in FEATURE_COLUMNS if column in records]]
+    out["surname_key"] = out["last_fold"].str.replace(" ", "", regex=False)  # O'Neill and ONeill
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["local_number"] = out["email_local"].str.replace(r"\D", "", regex=True).replace("", None)
     labels = nz.company_label(out["email_domain"])
@@ -122,7 +124,7 @@ class RecordFeatures:
 def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
     """Blocking rules as keys; a record with any part missing is not blocked by that rule."""
     first = records["first_canon"]
-    last = records["last_fold"].str.replace(" ", "", regex=False)  # O'Neill and ONeill block together
+    last = records["surname_key"]
     letters = records["email_local"].str.replace(r"[^a-z]", "", regex=True)
     company = records["email_domain"].where(~records["email_free"])
     return {
