@@ -72,6 +72,7 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "street": Coded.of(records["street"]),
         "postcode": Coded.of(records["postcode"]),
         "city": Coded.of(records["city"]),
+        "city_latin": Coded.of(records["city_latin"]),
         "country": Coded.of(records["country"]),
         "phone": Coded.of(records["phone"]),
         "phone_tail": Coded.of(records["phone"].str[-7:]),
@@ -79,7 +80,7 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "email_local": Coded.of(records["email_local"]),
         "email_domain": Coded.of(records["email_domain"]),
         "local_own_name": name_built_local(letters, first, records["last_fold"])
-        | name_built_local(letters, records["first_canon"], records["last_fold"]),
+        | name_built_local(letters, records["first_canon"], records["last_latin"]),
         "local_given_head": _given_name_codes(first_coded, head),
         "local_given_tail": _given_name_codes(first_coded, tail),
         "local_has_letters": ((letters.str.len() >= 4).fillna(False).to_numpy(bool)
@@ -296,8 +297,16 @@ def address_levels(f, a, b) -> np.ndarray:
 
 
 def exact_levels(c: Coded, a, b) -> np.ndarray:
-    """1 same, 0 different (city, country)."""
+    """1 same, 0 different (country)."""
     return np.select([_null(c, a, b), _eq(c, a, b)], [NULL, 1], 0).astype(np.int8)
+
+
+def city_levels(f, a, b) -> np.ndarray:
+    """1 same, letter by letter or as its language spells it in Latin letters (München, Munchen,
+    Muenchen), 0 different."""
+    city = f["city"]
+    same = _eq(city, a, b) | _eq(f["city_latin"], a, b)
+    return np.select([_null(city, a, b), same], [NULL, 1], 0).astype(np.int8)
 
 
 def phone_levels(f, a, b) -> np.ndarray:
@@ -477,7 +486,7 @@ def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> dict[str, np
         "last": last_name_levels(features, a, b),
         "dob": date_levels(features, a, b),
         "address": address_levels(features, a, b),
-        "city": exact_levels(features["city"], a, b),
+        "city": city_levels(features, a, b),
         "phone": phone_levels(features, a, b),
         "employer": employer_levels(features, a, b),
         "employer_domain": employer_domain_levels(features, a, b),

@@ -234,6 +234,30 @@ def fold_name(names: pd.Series) -> pd.Series:
     return fold_text(names)
 
 
+_GREEK_RE = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
+# Letters German and Nordic names spell out when written without them: Müller is Mueller.
+_SPELT_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
+                            "ø": "oe", "Ø": "Oe", "å": "aa", "Å": "Aa"})
+_SPELT_OUT_RE = re.compile("[äöüÄÖÜøØåÅ]")
+
+
+def fold_name_as_spelt_in_latin(names: pd.Series) -> pd.Series:
+    """A name folded as its own language spells it in Latin letters, where that differs from
+    ``fold_name``: Greek by ISO 843, the standard of Greek passports (Δημήτρης -> dimitris, where
+    Unidecode gives demetres, which nobody types), and German and Nordic vowels spelt out
+    (Müller -> mueller, Søren -> soeren). Every other name folds as ``fold_name`` folds it."""
+    from romanize import romanize
+
+    def spell(unique: pd.Series) -> pd.Series:
+        greek = unique.str.contains(_GREEK_RE, regex=True).fillna(False)
+        spelt_out = unique.str.contains(_SPELT_OUT_RE, regex=True).fillna(False)
+        latin = unique.where(~greek, unique[greek].map(romanize))
+        latin = latin.where(~spelt_out, latin[spelt_out].str.translate(_SPELT_OUT))
+        return fold_text(latin.astype("string"))
+
+    return on_unique(names, spell)
+
+
 def canonical_first_name(folded_first: pd.Series) -> pd.Series:
     """Folded first name -> its canonical form (Bob -> robert), first token only ("mary ann" -> mary)."""
     def canonical(unique: pd.Series) -> pd.Series:

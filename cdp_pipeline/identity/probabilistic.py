@@ -55,16 +55,16 @@ FULL_NAME = ("first", "last")
 
 # What blocking, the comparisons and the value frequencies read of a record (``RecordFeatures``
 # keeps them as integer codes).
-FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
-                   "country", "dob", "employer")
+FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode", "city",
+                   "city_latin", "country", "dob", "employer")
 
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """The records' ``FEATURE_COLUMNS`` (those they hold) and the columns derived from them
-    (surname without spaces, email local part, its number, domain, free provider, company,
-    birth date as text)."""
+    (surname as spelt in Latin letters without spaces, email local part, its number, domain, free
+    provider, company, birth date as text)."""
     out = records[[column for column in FEATURE_COLUMNS if column in records]]
-    out["surname_key"] = out["last_fold"].str.replace(" ", "", regex=False)  # O'Neill and ONeill
+    out["surname_key"] = out["last_latin"].str.replace(" ", "", regex=False)  # O'Neill and ONeill
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["local_number"] = out["email_local"].str.replace(r"\D", "", regex=True).replace("", None)
     labels = nz.company_label(out["email_domain"])
@@ -122,20 +122,41 @@ class RecordFeatures:
 
 
 def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
-    """Blocking rules as keys; a record with any part missing is not blocked by that rule."""
-    first = records["first_canon"]
-    last = records["surname_key"]
+    """Blocking rules as keys; a record with any part missing is not blocked by that rule.
+
+    A name its language spells otherwise in Latin letters (Δημήτρης: dimitris, or demetres
+    letter by letter; Müller: mueller, or muller) blocks by both spellings: each name rule has a
+    twin holding the letter-by-letter spelling of those records, and the records whose own key is
+    one of those spellings.
+    """
     letters = records["email_local"].str.replace(r"[^a-z]", "", regex=True)
     company = records["email_domain"].where(~records["email_free"])
+    keys = {
+        "email_local": letters.where(letters.str.len() >= 5),
+        "phone_tail": records["phone"].str[-7:],
+        **_name_keys(records, records["first_canon"], records["surname_key"], company),
+    }
+    spelt_first = nz.canonical_first_name(records["first_fold"])
+    spelt_last = records["last_fold"].str.replace(" ", "", regex=False)
+    spelt_otherwise = ((spelt_first != records["first_canon"]) | (spelt_last != records["surname_key"])).fillna(False)
+    if spelt_otherwise.any():
+        rows = spelt_otherwise.to_numpy()
+        spelt = _name_keys(records[rows], spelt_first[rows], spelt_last[rows], company[rows])
+        for rule, key in spelt.items():
+            twin = keys[rule].where(keys[rule].isin(key.dropna()) & ~spelt_otherwise)
+            twin[rows] = key
+            keys[f"{rule}_spelt"] = twin
+    return keys
+
+
+def _name_keys(records: pd.DataFrame, first: pd.Series, last: pd.Series, company: pd.Series) -> dict[str, pd.Series]:
     return {
         "surname_postcode": last + "|" + records["postcode"],
         "full_name": first + "|" + last,
-        "email_local": letters.where(letters.str.len() >= 5),
         "company_surname": company + "|" + last,
         # The employer a CRM contact typed and the company in a work address, by their first letters
         # ("helix insurance" and helixinsurance.com): one person's records from two sources.
         "organisation_surname": _organisation_prefix(records) + "|" + last,
-        "phone_tail": records["phone"].str[-7:],
         "dob_first": records["dob_key"] + "|" + first,
         "initial_surname_city": first.str[:1] + "|" + last + "|" + records["city"],
     }

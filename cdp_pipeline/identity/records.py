@@ -42,8 +42,8 @@ SOURCE_COLUMNS = {
 caller need load. The event extracts are most of the data and identity needs few of their columns."""
 RECORD_COLUMNS = (
     "record_key", "source", "source_record_id", "first_name", "last_name", "first_fold",
-    "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
-    "city_display", "postal_code", "country", "dob", "employer", "time_zone", "seen_at",
+    "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode", "city",
+    "city_latin", "city_display", "postal_code", "country", "dob", "employer", "time_zone", "seen_at",
     "trust", "customer_id",
 )
 
@@ -291,14 +291,16 @@ def _normalise_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["first_name"] = raw["first_name"].str.strip().mask(raw["first_name"].str.strip() == "")
     out["last_name"] = raw["last_name"].str.strip().mask(raw["last_name"].str.strip() == "")
     out["first_fold"] = nz.fold_name(out["first_name"])
-    out["first_canon"] = nz.canonical_first_name(out["first_fold"])
+    out["first_canon"] = nz.canonical_first_name(nz.fold_name_as_spelt_in_latin(out["first_name"]))
     out["last_fold"] = nz.fold_name(out["last_name"])
+    out["last_latin"] = nz.fold_name_as_spelt_in_latin(out["last_name"])
     out["email_norm"] = pd.Series(pd.NA, index=raw.index, dtype="string")
     out["country"] = nz.country_code(raw["country_raw"])
     out["phone"] = nz.normalize_phones(raw["phone_raw"], out["country"])
     out["street"] = nz.normalize_street(raw["street_raw"])
     out["postcode"] = nz.normalize_postcode(raw["postal_code"])
     out["city"] = nz.fold_text(raw["city_display"])
+    out["city_latin"] = nz.fold_name_as_spelt_in_latin(raw["city_display"])
     out["city_display"] = raw["city_display"].str.strip()
     out["postal_code"] = raw["postal_code"].str.strip()
     out["dob"] = pd.to_datetime(raw["dob"]).astype("datetime64[us]")

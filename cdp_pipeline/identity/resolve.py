@@ -115,7 +115,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     system[ident] = np.isin(kind, SYSTEM_KEYS)
     canon_of_record, canon_values = pd.factorize(records["first_canon"])
     fold_of_record, fold_values = pd.factorize(records["first_fold"], sort=True)  # code order = text order
-    name_of_record, _ = pd.factorize(records["first_canon"].fillna("") + "|" + records["last_fold"].fillna(""))
+    name_of_record, _ = pd.factorize(records["first_canon"].fillna("") + "|" + records["last_latin"].fillna(""))
     canon, fold = canon_of_record[rec], fold_of_record[rec]
 
     # An identifier held by more than ``max_persons`` distinct names is shared: it links nobody.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from romanize import romanize
 from unidecode import unidecode
 
 from cdp_pipeline.synth import vocab
@@ -327,8 +328,11 @@ def build_people(seed: int, n: int, t: Timeline) -> tuple[pd.DataFrame, pd.DataF
             "title2": title2,
         }
     )
-    people["first_latin"] = people["first_name"].where(people["culture"] != "el", people["first_name"].map(unidecode))
-    people["last_latin"] = people["last_name"].where(people["culture"] != "el", people["last_name"].map(unidecode))
+    # Greeks write their names in Latin letters as ISO 843 (their passports) does: Dimitris, not
+    # the letter-by-letter Demetres.
+    greek = people["culture"] == "el"
+    people["first_latin"] = people["first_name"].where(~greek, people["first_name"].map(romanize))
+    people["last_latin"] = people["last_name"].where(~greek, people["last_name"].map(romanize))
     nick_pick = rng.integers(0, 3, size=n)
     people["nickname"] = _nicknames(people["first_name"], nick_pick)
     _assign_addresses(rng, people, companies, t, hh_draw)

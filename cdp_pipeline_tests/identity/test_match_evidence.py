@@ -25,10 +25,18 @@ from cdp_pipeline.identity.resolve import ResolutionSettings, identifier_table, 
 from cdp_pipeline_tests.identity.test_resolution import crm, person_of, resolve_with_crowd, webinar, with_crowd
 
 
+def _spelt_as_folded(records: pd.DataFrame) -> pd.DataFrame:
+    """Hand-written surnames and cities in Latin letters, unless a case gives another spelling:
+    spelt in Latin as they are folded."""
+    latin = records.reindex(columns=["last_latin", "city_latin"]).astype("string")
+    return records.assign(last_latin=latin["last_latin"].fillna(records["last_fold"]),
+                          city_latin=latin["city_latin"].fillna(records["city"]))
+
+
 def _address_features(rows: list[dict]) -> dict:
     columns = ["first_fold", "first_canon", "last_fold", "email_norm", "email_free", "street", "postcode",
                "city", "country", "phone", "employer", "dob"]
-    records = pd.DataFrame(rows, columns=columns).astype("string").assign(
+    records = _spelt_as_folded(pd.DataFrame(rows, columns=columns).astype("string")).assign(
         dob=pd.NaT, email_free=False)
     return RecordFeatures.of(records.assign(dob=pd.to_datetime(records["dob"]))).coded
 
@@ -143,10 +151,29 @@ def test_an_employer_named_by_a_work_address_is_evidence_the_rarer_the_company_t
 
 
 def _blocked(rows: list[dict]) -> RecordFeatures:
-    columns = ["first_fold", "first_canon", "last_fold", "email_norm", "phone", "street", "postcode", "city",
-               "country", "employer"]
-    records = pd.DataFrame(rows, columns=columns).astype("string")
+    columns = ["first_fold", "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode",
+               "city", "country", "employer"]
+    records = _spelt_as_folded(pd.DataFrame(rows, columns=columns).astype("string"))
     return RecordFeatures.of(records.assign(dob=pd.Series(pd.NaT, index=records.index, dtype="datetime64[us]")))
+
+
+def test_a_name_spelt_two_ways_in_latin_letters_is_blocked_with_both_spellings():
+    """Δημήτρης Παπαδάκης (0) folds letter by letter to demetres papadakes, and as Greeks spell it
+    to dimitris papadakis: he meets the records holding either (1, 2), which need not meet each
+    other, and nobody else (3)."""
+    records = _blocked([
+        {"first_fold": "demetres", "first_canon": "dimitris", "last_fold": "papadakes", "last_latin": "papadakis",
+         "email_norm": "mitsos81@yahoo.gr"},
+        {"first_fold": "dimitris", "first_canon": "dimitris", "last_fold": "papadakis",
+         "email_norm": "d.papadakis@helix.example"},
+        {"first_fold": "demetres", "first_canon": "demetres", "last_fold": "papadakes",
+         "email_norm": "demetres.p@gmail.com"},
+        {"first_fold": "nikos", "first_canon": "nikos", "last_fold": "papadakis", "email_norm": "nikos.p@gmail.com"},
+    ])
+
+    pairs = candidate_pairs(records, window=3)
+
+    assert list(zip(pairs["a"], pairs["b"])) == [(0, 1), (0, 2)]
 
 
 def test_blocking_pairs_neighbours_sharing_a_key_once_each_and_only_across_linked_groups():

@@ -11,6 +11,7 @@ from cdp_pipeline.identity.normalize import (
     company_label,
     country_code,
     fold_name,
+    fold_name_as_spelt_in_latin,
     normalize_emails,
     normalize_phones,
     normalize_postcode,
@@ -107,6 +108,14 @@ def test_a_short_form_stands_for_one_usual_name_and_may_stand_for_others():
                                                                                   "alexandra"]
     assert {"chris|christine", "chris|christian", "sandy|sandra"} <= other_readings()
     assert "chris|christopher" not in other_readings()  # its usual reading is the canonical name
+
+
+def test_a_name_folds_as_its_language_spells_it_in_latin_letters():
+    names = pd.Series(["Δημήτρης", "ΧΡΉΣΤΟΣ Παπαδάκης", "Ευάγγελος", "Müller", "Søren Åberg", "José Núñez",
+                       "O'Neill", None], dtype="string")
+    assert fold_name_as_spelt_in_latin(names).tolist() == [
+        "dimitris", "christos papadakis", "evangelos", "mueller", "soeren aaberg", "jose nunez", "o neill", pd.NA]
+    assert fold_name(names).tolist()[:4] == ["demetres", "khrestos papadakes", "euaggelos", "muller"]
 
 
 def test_spouses_names_are_not_nickname_equivalent():

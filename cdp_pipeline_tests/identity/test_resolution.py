@@ -167,6 +167,37 @@ def test_a_rare_spelling_one_slip_from_a_common_name_is_a_typo_two_common_names_
     assert first_names_compatible(first, other, first, other, population).tolist() == [False, True, True]
 
 
+def test_a_name_in_greek_letters_joins_the_same_name_as_greeks_spell_it_in_latin_letters():
+    """Δημήτρης Παπαδάκης checks out in Greek letters; his CRM contact, typed in Latin letters,
+    says Dimitris Papadakis (ISO 843), not Demetres Papadakes (letter by letter). His sister
+    Δήμητρα at the same address stays herself."""
+    address = {"street_address": "Odos Ermou 25", "postal_code": "10563", "city": "Athens", "country": "GR"}
+    res = resolve_with_crowd(
+        crm_contacts=[crm("GR1", "Dimitris", "Papadakis", "d.papadakis@helixinsurance.example",
+                          date_of_birth="1981-05-17", **address),
+                      crm("GR2", "Dimitra", "Papadakis", "dimitra.papadakis@gmail.com",
+                          date_of_birth="1984-09-02", **address)],
+        store_customers=[store("GRS1", "Δημήτρης", "Παπαδάκης", "mitsos81@yahoo.gr", address1="Οδός Ερμού 25",
+                               zip="10563", city="Athens", country_code="GR")],  # the city from a list
+    )
+    assert person_of(res, "store", "GRS1") == person_of(res, "crm", "GR1")
+    assert person_of(res, "crm", "GR1") != person_of(res, "crm", "GR2")
+
+
+def test_a_german_surname_is_the_same_with_its_umlaut_spelt_out():
+    """Müller typed where umlauts are missing is Mueller; Muller stays a typo-level match."""
+    address = {"street_address": "Hauptstraße 7", "postal_code": "80331", "city": "München", "country": "DE"}
+    res = resolve_with_crowd(
+        crm_contacts=[crm("DE1", "Jürgen", "Müller", "j.mueller@quillon.example", date_of_birth="1975-03-08",
+                          **address)],
+        webinar_attendees=[webinar("DW1", "Juergen", "Mueller", "juergen.mueller@gmail.com")],
+        store_customers=[store("DS1", "Juergen", "Mueller", "juergen.mueller@gmail.com", address1="Hauptstr. 7",
+                               zip="80331", city="Muenchen", country_code="DE")],
+    )
+    assert person_of(res, "crm", "DE1") == person_of(res, "store", "DS1") == person_of(
+        res, "webinar", "DW1:juergen.mueller@gmail.com")
+
+
 def test_namesakes_in_different_cities_with_different_birth_dates_stay_apart():
     res = resolve_with_crowd(crm_contacts=[
         crm("N1", "Casimiro", "Vallejo", "casimiro.v@gmail.com", city="Bilbao", postal_code="48001",
