@@ -55,8 +55,8 @@ FULL_NAME = ("first", "last")
 
 # What blocking, the comparisons and the value frequencies read of a record (``RecordFeatures``
 # keeps them as integer codes).
-FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode", "city",
-                   "city_latin", "country", "dob", "employer")
+FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode",
+                   "city", "city_latin", "country", "dob", "employer")
 
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     (surname as spelt in Latin letters without spaces, email local part, its number, domain, free
     provider, company, birth date as text)."""
     out = records[[column for column in FEATURE_COLUMNS if column in records]]
-    out["surname_key"] = out["last_latin"].str.replace(" ", "", regex=False)  # O'Neill and ONeill
+    out["surname_key"] = _without_spaces(out["last_latin"])
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["local_number"] = out["email_local"].str.replace(r"\D", "", regex=True).replace("", None)
     labels = nz.company_label(out["email_domain"])
@@ -72,6 +72,11 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     out["company_label"] = labels.where(~out["email_free"])
     out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
+
+
+def _without_spaces(surnames: pd.Series) -> pd.Series:
+    """O'Neill folds to "o neill", typed without its apostrophe to "oneill": one surname."""
+    return surnames.str.replace(" ", "", regex=False)
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -137,7 +142,7 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
         **_name_keys(records, records["first_canon"], records["surname_key"], company),
     }
     spelt_first = nz.canonical_first_name(records["first_fold"])
-    spelt_last = records["last_fold"].str.replace(" ", "", regex=False)
+    spelt_last = _without_spaces(records["last_fold"])
     spelt_otherwise = ((spelt_first != records["first_canon"]) | (spelt_last != records["surname_key"])).fillna(False)
     if spelt_otherwise.any():
         rows = spelt_otherwise.to_numpy()
