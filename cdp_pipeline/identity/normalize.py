@@ -239,23 +239,29 @@ _GREEK_RE = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 _SPELT_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
                             "ø": "oe", "Ø": "Oe", "å": "aa", "Å": "Aa"})
 _SPELT_OUT_RE = re.compile("[äöüÄÖÜøØåÅ]")
+_SPELT_OTHERWISE_RE = "[\u0370-\u03ff\u1f00-\u1fffäöüÄÖÜøØåÅ]"
 
 
-def fold_name_as_spelt_in_latin(names: pd.Series) -> pd.Series:
+def fold_name_as_spelt_in_latin(names: pd.Series, folded: pd.Series) -> pd.Series:
     """A name folded as its own language spells it in Latin letters, where that differs from
-    ``fold_name``: Greek by ISO 843, the standard of Greek passports (Δημήτρης -> dimitris, where
-    Unidecode gives demetres, which nobody types), and German and Nordic vowels spelt out
-    (Müller -> mueller, Søren -> soeren). Every other name folds as ``fold_name`` folds it."""
+    ``folded`` (the names' ``fold_name``, which every other name keeps): Greek by ISO 843, the
+    standard of Greek passports (Δημήτρης -> dimitris, where Unidecode gives demetres, which
+    nobody types), and German and Nordic vowels spelt out (Müller -> mueller, Søren -> soeren)."""
     from romanize import romanize
 
     def spell(unique: pd.Series) -> pd.Series:
-        greek = unique.str.contains(_GREEK_RE, regex=True).fillna(False)
-        spelt_out = unique.str.contains(_SPELT_OUT_RE, regex=True).fillna(False)
+        greek = unique.str.contains(_GREEK_RE, regex=True)
         latin = unique.where(~greek, unique[greek].map(romanize))
+        spelt_out = latin.str.contains(_SPELT_OUT_RE, regex=True)
         latin = latin.where(~spelt_out, latin[spelt_out].str.translate(_SPELT_OUT))
         return fold_text(latin.astype("string"))
 
-    return on_unique(names, spell)
+    otherwise = names.str.contains(_SPELT_OTHERWISE_RE, regex=True).fillna(False).to_numpy(bool)
+    if not otherwise.any():
+        return folded
+    out = folded.copy()
+    out[otherwise] = on_unique(names[otherwise], spell)
+    return out
 
 
 def canonical_first_name(folded_first: pd.Series) -> pd.Series:
