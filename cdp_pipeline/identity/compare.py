@@ -59,13 +59,17 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
     letters = records["email_local"].str.replace(r"[^a-z]", "", regex=True)
     dob = records["dob"]
     first_coded = Coded.of(first)
+    last_coded = Coded.of(records["last_fold"])
     head, tail = beside_surname(letters, records["last_fold"])
+    name_written, name_reversed = name_orders(first_coded, last_coded)
     return {
         "first": first_coded,
         "canon": Coded.of(records["first_canon"]),
         "initial": Coded.of(first.str[:1]),
         "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
-        "last": Coded.of(records["last_fold"]),
+        "last": last_coded,
+        "name_written": name_written,
+        "name_reversed": name_reversed,
         "dob_y": dob.dt.year.fillna(-1).to_numpy(np.int16),
         "dob_m": dob.dt.month.fillna(-1).to_numpy(np.int8),
         "dob_d": dob.dt.day.fillna(-1).to_numpy(np.int8),
@@ -92,6 +96,33 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "company_label": Coded.of(records["company_label"]),
         "surname_key": Coded.of(records["surname_key"]),
     }
+
+
+def name_orders(first: Coded, last: Coded) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, its full name as one number, written as typed (first, last) and the other way
+    round (last, first); -1 where a part is missing. Zhang Wei's number as typed is Wei Zhang's
+    the other way round, so a pair of swapped names is one comparison of numbers."""
+    words, joint = np.unique(np.concatenate([first.values, last.values]), return_inverse=True)
+    first_word = np.append(joint[: len(first.values)], -1)[first.codes]  # code -1 picks the -1
+    last_word = np.append(joint[len(first.values) :], -1)[last.codes]
+    width = np.int64(len(words))
+    known = (first_word >= 0) & (last_word >= 0)
+    written = np.where(known, first_word * width + last_word, -1)
+    reversed_ = np.where(known, last_word * width + first_word, -1)
+    return written, reversed_
+
+
+def names_both_ways(first_fold: pd.Series, last_fold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``name_orders`` of records' folded names (the first word of the first name)."""
+    return name_orders(Coded.of(_first_token(first_fold)), Coded.of(last_fold))
+
+
+def swapped_names(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: one record's first and last names are the other's the other way round (Wei
+    Zhang, Zhang Wei): a registrant who typed each into the other's box, or a form that put the
+    family name first. A name written the same both ways (Thomas Thomas) is not swapped."""
+    written, reversed_ = f["name_written"], f["name_reversed"]
+    return (written[a] == reversed_[b]) & (written[a] >= 0) & (written[a] != written[b])
 
 
 def _text(values: pd.Series) -> np.ndarray:
@@ -238,24 +269,30 @@ def may_stand_for(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def first_name_levels(f, a, b) -> np.ndarray:
+def first_name_levels(f, a, b, swapped: np.ndarray | None = None) -> np.ndarray:
     """4 same name, 3 nickname-equivalent, 2 typo, 1 compatible but no evidence (an initial, or a
-    short form that may stand for either name), 0 different."""
+    short form that may stand for either name), 0 different. ``swapped``: pairs whose first and
+    last names are each other's (``swapped_names``), which count as the same name."""
     initial = (f["first_is_initial"][a] | f["first_is_initial"][b]) & _eq(f["initial"], a, b)
     similar = first_name_typos(f["first"], a, b, f.get("first_held"))
+    same = _eq(f["first"], a, b)
+    if swapped is not None:
+        same |= swapped
     return np.select(
-        [_null(f["first"], a, b), _eq(f["first"], a, b), _eq(f["canon"], a, b), similar,
+        [_null(f["first"], a, b), same, _eq(f["canon"], a, b), similar,
          initial | may_stand_for(f, a, b)],
         [NULL, 4, 3, 2, 1], 0,
     ).astype(np.int8)
 
 
-def last_name_levels(f, a, b) -> np.ndarray:
-    """3 same (spaces aside: O'Neill and ONeill, Mc Donald and McDonald), 2 typo, 1 one surname
-    inside the other (double or married names), 0 different."""
+def last_name_levels(f, a, b, swapped: np.ndarray | None = None) -> np.ndarray:
+    """3 same (spaces aside: O'Neill and ONeill, Mc Donald and McDonald; or the pair's names are
+    ``swapped``), 2 typo, 1 one surname inside the other (double or married names), 0 different."""
     last = f["last"]
     null = _null(last, a, b)
     same = _eq(last, a, b) | _eq(f["surname_key"], a, b)
+    if swapped is not None:
+        same |= swapped
     similar = similarity(last, a, b) >= NAME_SIMILAR
     inside = np.zeros(len(a), dtype=bool)
     check = ~null & ~same & ~similar
@@ -481,9 +518,10 @@ def compare_pairs(features: dict, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
 
 
 def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    swapped = swapped_names(features, a, b)
     return {
-        "first": first_name_levels(features, a, b),
-        "last": last_name_levels(features, a, b),
+        "first": first_name_levels(features, a, b, swapped),
+        "last": last_name_levels(features, a, b, swapped),
         "dob": date_levels(features, a, b),
         "address": address_levels(features, a, b),
         "city": city_levels(features, a, b),

@@ -36,6 +36,7 @@ from cdp_pipeline.identity.compare import (
     NULL,
     Coded,
     compare_pairs,
+    names_both_ways,
     over_chunks,
     prepare_features,
 )
@@ -151,7 +152,23 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
             twin = keys[rule].where(keys[rule].isin(key.dropna()) & ~spelt_otherwise)
             twin[rows] = key
             keys[f"{rule}_spelt"] = twin
+    keys.update(_swapped_name_keys(records, company))
     return keys
+
+
+def _swapped_name_keys(records: pd.DataFrame, company: pd.Series) -> dict[str, pd.Series]:
+    """Name rules again for the few records whose first and last names another record has the
+    other way round (Wei Zhang, Zhang Wei), with both names put in one order, alphabetical, so
+    the two meet; every other record is left out of these rules."""
+    written, reversed_ = names_both_ways(records["first_fold"], records["last_fold"])
+    swapped = np.isin(reversed_, written[written >= 0]) & (reversed_ >= 0) & (reversed_ != written)
+    if not swapped.any():
+        return {}
+    first = records["first_fold"][swapped].str.split(" ", n=1).str[0]
+    last = _without_spaces(records["last_fold"][swapped])
+    in_order = first <= last
+    keys = _name_keys(records[swapped], first.where(in_order, last), last.where(in_order, first), company[swapped])
+    return {f"{rule}_swapped": key.reindex(records.index) for rule, key in keys.items()}
 
 
 def _name_keys(records: pd.DataFrame, first: pd.Series, last: pd.Series, company: pd.Series) -> dict[str, pd.Series]:

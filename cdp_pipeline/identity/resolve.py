@@ -8,8 +8,9 @@ Order of work, and why:
    and the cookie that completed it). Guards first: role addresses (info@, sales@) never link,
    and an identifier held by more than ``max_persons_per_identifier`` distinct names is shared
    (a family or office inbox) and links nobody. Inside one identifier, records only join when
-   their first names are compatible (same, nickname, typo, initial or unknown), so two spouses
-   sharing an inbox stay two people. The addresses a CRM contact's email events went to count
+   their first names are compatible (same, nickname, typo, initial or unknown) or another holder
+   has their first and last names the other way round, so two spouses sharing an inbox stay two
+   people. The addresses a CRM contact's email events went to count
    as that contact's addresses.
 2. Fellegi–Sunter links, for pairs in different deterministic groups, are accepted above
    ``match_threshold``; hard guards veto them whatever the score: first names that are
@@ -34,7 +35,7 @@ import pandas as pd
 from cdp_pipeline.frames import isin, release_unused_memory
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
-from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible
+from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible, names_both_ways
 from cdp_pipeline.identity.records import IdentityRecords, build_records
 from cdp_pipeline.privacy import hash_email
 
@@ -149,6 +150,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
         compatible[check] = first_names_compatible(names(fold_values, fold[check]), names(fold_values, modal_fold[check]),
                                                    names(canon_values, canon[check]),
                                                    names(canon_values, modal_canon[check]), records["first_fold"])
+        compatible[check] |= _swaps_a_holders_name(records, rec, ident, check)
     subgroup = np.where(compatible, -1, canon)
     _, member_of = np.unique(ident.astype(np.int64) * (len(canon_values) + 1) + subgroup + 1, return_inverse=True)
     anchor = np.full(member_of.max() + 1 if len(member_of) else 0, np.iinfo(np.int64).max)
@@ -158,6 +160,19 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     links = links[links["a"] != links["b"]].sort_values("order", kind="stable").drop_duplicates(["a", "b"])
     links = links.drop(columns="order")
     return links.reset_index(drop=True), int(guarded.sum())
+
+
+def _swaps_a_holders_name(records: pd.DataFrame, rec: np.ndarray, ident: np.ndarray, check: np.ndarray) -> np.ndarray:
+    """Per identifier row in ``check``: another record holding the identifier has this record's
+    first and last names the other way round (Zhang Wei and Wei Zhang on one email): one person
+    whose names went into each other's boxes, not a second person."""
+    rows = np.flatnonzero(np.isin(ident, ident[check]))
+    holders = rec[rows]
+    written, reversed_ = names_both_ways(records["first_fold"].iloc[holders], records["last_fold"].iloc[holders])
+    asked = np.searchsorted(rows, check)
+    found = pd.MultiIndex.from_arrays([ident[check], reversed_[asked]]).isin(
+        pd.MultiIndex.from_arrays([ident[rows], written]))
+    return found & (reversed_[asked] >= 0) & (reversed_[asked] != written[asked])
 
 
 PRIOR_ROUNDS = 2

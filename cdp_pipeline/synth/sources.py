@@ -242,6 +242,10 @@ def build_store(seed: int, people: pd.DataFrame, t: Timeline) -> tuple[pd.DataFr
     return customers, consent
 
 
+NAME_SWAP_SHARE = 0.015
+"""Webinar registrations whose first and last names were typed into each other's boxes."""
+
+
 def build_webinars(seed: int, people: pd.DataFrame, companies: pd.DataFrame, t: Timeline) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Webinar schedule and registrations (mostly with a work address; no-shows included)."""
     rng = stream(seed, "webinars")
@@ -277,6 +281,10 @@ def build_webinars(seed: int, people: pd.DataFrame, companies: pd.DataFrame, t: 
     last = people["last_latin"].to_numpy()[person]
     rates = TypoRates(case=0.08, spaces=0.03, domain_typo=0.02, local_typo=0.01, invalid=0.006)
     typed, _ = typed_emails(rng, true, first, last, rates)
+    # A few registrants type each name into the other's box (its own stream: the rest of the
+    # report is drawn as before).
+    swapped = stream(seed, "webinar_name_swaps").random(len(person)) < NAME_SWAP_SHARE
+    first, last = np.where(swapped, last, first), np.where(swapped, first, last)
     lower = rng.random(len(person)) < 0.04
     first = np.where(lower, pd.Series(first).str.lower(), first)
     last = np.where(lower, pd.Series(last).str.lower(), last)

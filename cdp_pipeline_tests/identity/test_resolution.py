@@ -198,6 +198,28 @@ def test_a_german_surname_is_the_same_with_its_umlaut_spelt_out():
         res, "webinar", "DW1:juergen.mueller@gmail.com")
 
 
+def test_first_and_last_names_typed_into_each_other_s_boxes_are_the_same_name():
+    """Wei Zhang registers for a webinar as first name Zhang, last name Wei: on his CRM contact's
+    email he joins it. His store account, typed the same way with another email, joins him by his
+    home address. His wife Li Zhang stays herself, also when he registers with their family inbox:
+    "Zhang Wei" is not her name the other way round."""
+    address = {"street_address": "12 Harcourt Road", "postal_code": "SW19 3AB", "city": "London", "country": "GB"}
+    res = resolve_with_crowd(
+        crm_contacts=[crm("ZW1", "Wei", "Zhang", "wei.zhang@quillon.example", date_of_birth="1983-06-21", **address),
+                      crm("ZL1", "Li", "Zhang", "zhang.family@gmail.com", date_of_birth="1985-01-09", **address)],
+        webinar_attendees=[webinar("ZWW", "Zhang", "Wei", "wei.zhang@quillon.example"),
+                           webinar("ZWF", "Zhang", "Wei", "zhang.family@gmail.com")],
+        store_customers=[store("ZWS", "Zhang", "Wei", "weiwei83@outlook.com", address1="12 Harcourt Rd",
+                               zip="SW19 3AB", city="London", country_code="GB")],
+    )
+    wei = person_of(res, "crm", "ZW1")
+    assert person_of(res, "webinar", "ZWW:wei.zhang@quillon.example") == wei
+    assert person_of(res, "store", "ZWS") == wei
+    li = person_of(res, "crm", "ZL1")
+    assert li != wei
+    assert person_of(res, "webinar", "ZWF:zhang.family@gmail.com") != li
+
+
 def test_namesakes_in_different_cities_with_different_birth_dates_stay_apart():
     res = resolve_with_crowd(crm_contacts=[
         crm("N1", "Casimiro", "Vallejo", "casimiro.v@gmail.com", city="Bilbao", postal_code="48001",

@@ -98,6 +98,14 @@ def test_namesakes_share_a_full_name_but_not_a_birth_date(world):
     assert (namesakes["birth_day"].to_numpy() != donors["birth_day"].to_numpy()).mean() > 0.95
 
 
+def test_a_few_webinar_registrants_type_each_name_into_the_other_s_box(world):
+    w, _ = world
+    reg, p = w.registrations, w.people
+    family_name = pd.Series(p["last_latin"].to_numpy()[reg["person"].to_numpy()]).str.lower()
+    swapped = pd.Series(reg["first_name"].to_numpy()).str.lower() == family_name
+    assert 0.005 < swapped.mean() < 0.03
+
+
 def test_no_two_persons_own_one_mailbox_even_where_gmail_ignores_dots(world):
     w, _ = world
     p = w.people
