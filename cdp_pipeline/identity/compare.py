@@ -59,15 +59,14 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
     letters = records["email_local"].str.replace(r"[^a-z]", "", regex=True)
     dob = records["dob"]
     first_coded = Coded.of(first)
-    last_coded = Coded.of(records["last_fold"])
     head, tail = beside_surname(letters, records["last_fold"])
-    name_written, name_reversed = name_orders(first_coded, last_coded)
+    name_written, name_reversed = names_both_ways(records["first_fold"], records["last_fold"])
     return {
         "first": first_coded,
         "canon": Coded.of(records["first_canon"]),
         "initial": Coded.of(first.str[:1]),
         "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
-        "last": last_coded,
+        "last": Coded.of(records["last_fold"]),
         "name_written": name_written,
         "name_reversed": name_reversed,
         "dob_y": dob.dt.year.fillna(-1).to_numpy(np.int16),
@@ -113,8 +112,10 @@ def name_orders(first: Coded, last: Coded) -> tuple[np.ndarray, np.ndarray]:
 
 
 def names_both_ways(first_fold: pd.Series, last_fold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``name_orders`` of records' folded names (the first word of the first name)."""
-    return name_orders(Coded.of(_first_token(first_fold)), Coded.of(last_fold))
+    """``name_orders`` of records' folded names, whole and without their spaces: O'Connor typed
+    as a first name folds to "o connor", which is one name, not "o"."""
+    first, last = (names.str.replace(" ", "", regex=False) for names in (first_fold, last_fold))
+    return name_orders(Coded.of(first), Coded.of(last))
 
 
 def swapped_names(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:

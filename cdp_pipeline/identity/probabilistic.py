@@ -164,7 +164,7 @@ def _swapped_name_keys(records: pd.DataFrame, company: pd.Series) -> dict[str, p
     swapped = np.isin(reversed_, written[written >= 0]) & (reversed_ >= 0) & (reversed_ != written)
     if not swapped.any():
         return {}
-    first = records["first_fold"][swapped].str.split(" ", n=1).str[0]
+    first = _without_spaces(records["first_fold"][swapped])
     last = _without_spaces(records["last_fold"][swapped])
     in_order = first <= last
     keys = _name_keys(records[swapped], first.where(in_order, last), last.where(in_order, first), company[swapped])

@@ -181,7 +181,8 @@ def test_a_name_spelt_two_ways_in_latin_letters_is_blocked_with_both_spellings()
 def test_names_written_the_other_way_round_compare_as_the_same_name_and_are_blocked_together():
     """Wei Zhang (0) and Zhang Wei (1) at one postcode are one name swapped: the same first and last
     name, and they meet. Thomas Thomas (2) reads the same both ways: not a swap of himself, nor of
-    Thomas Wei (3), who meets nobody."""
+    Thomas Wei (3), who meets nobody. A surname of several words is one name in the first-name box
+    too (Finn van der Heijden, 4 and 5)."""
     records = _blocked([
         {"first_fold": "wei", "first_canon": "wei", "last_fold": "zhang", "email_norm": "wei.zhang@quillon.example",
          "postcode": "sw193ab"},
@@ -189,14 +190,16 @@ def test_names_written_the_other_way_round_compare_as_the_same_name_and_are_bloc
          "postcode": "sw193ab"},
         {"first_fold": "thomas", "first_canon": "thomas", "last_fold": "thomas", "email_norm": "tt@example.test"},
         {"first_fold": "thomas", "first_canon": "thomas", "last_fold": "wei", "email_norm": "tw@example.test"},
+        {"first_fold": "finn", "first_canon": "finn", "last_fold": "van der heijden", "email_norm": "finn@evergreen.example"},
+        {"first_fold": "van der heijden", "first_canon": "van", "last_fold": "finn", "email_norm": "fvdh@hetnet.example"},
     ])
-    a, b = np.array([0, 2, 2]), np.array([1, 2, 3])
+    a, b = np.array([0, 2, 2, 4]), np.array([1, 2, 3, 5])
     swapped = swapped_names(records.coded, a, b)
 
-    assert swapped.tolist() == [True, False, False]
-    assert first_name_levels(records.coded, a, b, swapped).tolist() == [4, 4, 4]
-    assert last_name_levels(records.coded, a, b, swapped).tolist() == [3, 3, 0]
-    assert list(zip(*candidate_pairs(records, window=3)[["a", "b"]].to_numpy().T)) == [(0, 1)]
+    assert swapped.tolist() == [True, False, False, True]
+    assert first_name_levels(records.coded, a, b, swapped).tolist() == [4, 4, 4, 4]
+    assert last_name_levels(records.coded, a, b, swapped).tolist() == [3, 3, 0, 3]
+    assert list(zip(*candidate_pairs(records, window=3)[["a", "b"]].to_numpy().T)) == [(0, 1), (4, 5)]
 
 
 def test_blocking_pairs_neighbours_sharing_a_key_once_each_and_only_across_linked_groups():
