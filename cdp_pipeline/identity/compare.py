@@ -60,15 +60,14 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
     dob = records["dob"]
     first_coded = Coded.of(first)
     head, tail = beside_surname(letters, records["last_fold"])
-    name_written, name_reversed = names_both_ways(records["first_fold"], records["last_fold"])
     return {
         "first": first_coded,
         "canon": Coded.of(records["first_canon"]),
         "initial": Coded.of(first.str[:1]),
         "first_is_initial": (first.str.len() == 1).fillna(False).to_numpy(bool),
         "last": Coded.of(records["last_fold"]),
-        "name_written": name_written,
-        "name_reversed": name_reversed,
+        "name_written": records["name_written"].to_numpy(),
+        "name_reversed": records["name_reversed"].to_numpy(),
         "dob_y": dob.dt.year.fillna(-1).to_numpy(np.int16),
         "dob_m": dob.dt.month.fillna(-1).to_numpy(np.int8),
         "dob_d": dob.dt.day.fillna(-1).to_numpy(np.int8),

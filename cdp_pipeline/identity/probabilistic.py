@@ -62,10 +62,11 @@ FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "last_latin", "emai
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """The records' ``FEATURE_COLUMNS`` (those they hold) and the columns derived from them
-    (surname as spelt in Latin letters without spaces, email local part, its number, domain, free
-    provider, company, birth date as text)."""
+    (surname as spelt in Latin letters without spaces, full name as written and the other way
+    round, email local part, its number, domain, free provider, company, birth date as text)."""
     out = records[[column for column in FEATURE_COLUMNS if column in records]]
     out["surname_key"] = _without_spaces(out["last_latin"])
+    out["name_written"], out["name_reversed"] = names_both_ways(out["first_fold"], out["last_fold"])
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["local_number"] = out["email_local"].str.replace(r"\D", "", regex=True).replace("", None)
     labels = nz.company_label(out["email_domain"])
@@ -160,7 +161,7 @@ def _swapped_name_keys(records: pd.DataFrame, company: pd.Series) -> dict[str, p
     """Name rules again for the few records whose first and last names another record has the
     other way round (Wei Zhang, Zhang Wei), with both names put in one order, alphabetical, so
     the two meet; every other record is left out of these rules."""
-    written, reversed_ = names_both_ways(records["first_fold"], records["last_fold"])
+    written, reversed_ = records["name_written"].to_numpy(), records["name_reversed"].to_numpy()
     swapped = np.isin(reversed_, written[written >= 0]) & (reversed_ >= 0) & (reversed_ != written)
     if not swapped.any():
         return {}
