@@ -96,10 +96,12 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
     }
 
 
-def name_orders(first: Coded, last: Coded) -> tuple[np.ndarray, np.ndarray]:
+def names_both_ways(first_fold: pd.Series, last_fold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per record, its full name as one number, written as typed (first, last) and the other way
     round (last, first); -1 where a part is missing. Zhang Wei's number as typed is Wei Zhang's
-    the other way round, so a pair of swapped names is one comparison of numbers."""
+    the other way round, so a pair of swapped names is one comparison of numbers. Names count
+    whole, without their spaces: O'Connor typed as a first name folds to "o connor", one name."""
+    first, last = (Coded.of(names.str.replace(" ", "", regex=False)) for names in (first_fold, last_fold))
     words, joint = np.unique(np.concatenate([first.values, last.values]), return_inverse=True)
     first_word = np.append(joint[: len(first.values)], -1)[first.codes]  # code -1 picks the -1
     last_word = np.append(joint[len(first.values) :], -1)[last.codes]
@@ -108,13 +110,6 @@ def name_orders(first: Coded, last: Coded) -> tuple[np.ndarray, np.ndarray]:
     written = np.where(known, first_word * width + last_word, -1)
     reversed_ = np.where(known, last_word * width + first_word, -1)
     return written, reversed_
-
-
-def names_both_ways(first_fold: pd.Series, last_fold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``name_orders`` of records' folded names, whole and without their spaces: O'Connor typed
-    as a first name folds to "o connor", which is one name, not "o"."""
-    first, last = (names.str.replace(" ", "", regex=False) for names in (first_fold, last_fold))
-    return name_orders(Coded.of(first), Coded.of(last))
 
 
 def swapped_names(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
