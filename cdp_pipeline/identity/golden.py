@@ -10,6 +10,13 @@ Survivorship rules (what a profile shows when its records disagree):
   registration > order billing > web cookie traits); among records of that source, the freshest
   (latest update) wins. Each field is chosen on its own, so a CRM contact without a phone
   does not hide the phone of the store account.
+* **Name order**: first and last name then stand in the order the person's records settle:
+  the records with both names from the most trusted source that has any vote, and one order
+  must lead by two votes. Where they do not settle it (a single registration, an even split),
+  the order people at large clearly write those names in decides (the other order at least 20
+  times likelier, by how many people write each name as a first and as a last name: Zhang is
+  mostly a last name, Wei a first name), else the majority of the votes, else the freshest
+  record. A registrant who typed Zhang Wei into the boxes of Wei Zhang does not rename him.
 * **Counts**: ``orders`` are distinct orders whose financial status is ``paid`` or
   ``partially_refunded`` (pending, voided and fully refunded orders are not purchases);
   ``total_spent`` sums their totals once per order; ``is_customer`` means at least one such
@@ -27,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.identity.attach import attribute_events
+from cdp_pipeline.identity.compare import names_both_ways
+from cdp_pipeline.identity.normalize import fold_name
 from cdp_pipeline.identity.records import ENGAGEMENT_EVENTS
 
 PURCHASE_STATUSES = ("paid", "partially_refunded")
@@ -40,8 +49,12 @@ SURVIVING_FIELDS = {
     "timezone": "time_zone",
 }
 
+NAME_ORDER_ODDS = 20.0
+"""How many times likelier, by how people at large write the two names, the other order must be
+to swap a profile's first and last name that the person's own records leave unsettled."""
+
 RESOLUTION_COLUMNS = {
-    "records": ["person_id", "trust", "seen_at", *SURVIVING_FIELDS.values()],
+    "records": ["person_id", "trust", "seen_at", "first_fold", "last_fold", *SURVIVING_FIELDS.values()],
     "record_emails": ["rec", "email_norm", "email_valid", "seen_at"],
 }
 """What ``build_golden_records`` reads of the resolution besides what attribution reads."""
@@ -54,6 +67,64 @@ def _survivor(records: pd.DataFrame, column: str) -> pd.Series:
     best = values.sort_values(["person_id", "trust", "seen_at"], ascending=[True, False, False],
                               na_position="last", kind="stable").drop_duplicates("person_id")
     return best.set_index("person_id")[column]
+
+
+def _name_order_votes(shown_first: pd.Series, shown_last: pd.Series, records: pd.DataFrame,
+                      person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per profile: how many of the person's voting records write its first and last name as
+    shown, and how many the other way round. The voters are the records with both names from
+    the most trusted source that has any."""
+    written, reversed_ = names_both_ways(pd.concat([records["first_fold"], shown_first], ignore_index=True),
+                                         pd.concat([records["last_fold"], shown_last], ignore_index=True))
+    n = len(records)
+    record_name, shown, shown_reversed = written[:n], written[n:], reversed_[n:]
+    has_both = record_name >= 0
+    top_trust = records["trust"].where(has_both).groupby(person).transform("max")
+    voter = has_both & (records["trust"] == top_trust).to_numpy()
+    as_shown = voter & (record_name == shown[person])
+    other_way = voter & (record_name == shown_reversed[person]) & (shown_reversed[person] != shown[person])
+    size = len(shown_first)
+    return np.bincount(person, weights=as_shown, minlength=size), np.bincount(person, weights=other_way, minlength=size)
+
+
+def _log_odds_names_other_way_round(shown_first: pd.Series, shown_last: pd.Series, records: pd.DataFrame) -> np.ndarray:
+    """Per profile: how much likelier its names are the other way round, as a natural log, by
+    how many people write each as a first name and as a last name (Zhang is far more often a
+    last name, Wei a first name). Each person counts once per name and box."""
+    def people_writing(column: str) -> pd.Series:
+        names = pd.DataFrame({"person_id": records["person_id"], "name": _spaceless(records[column])})
+        return names.dropna().drop_duplicates()["name"].value_counts()
+
+    as_first, as_last = people_writing("first_fold"), people_writing("last_fold")
+
+    def ratio(names: pd.Series, numerator: pd.Series, denominator: pd.Series) -> np.ndarray:
+        keys = _spaceless(names)
+        return np.log((numerator.reindex(keys).fillna(0).to_numpy(float) + 1)
+                      / (denominator.reindex(keys).fillna(0).to_numpy(float) + 1))
+
+    return ratio(shown_first, as_last, as_first) + ratio(shown_last, as_first, as_last)
+
+
+def _spaceless(names: pd.Series) -> pd.Series:
+    return names.astype("string").str.replace(" ", "", regex=False)
+
+
+def _in_usual_name_order(profiles: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """Puts each profile's first and last name in the order the person's records settle (two or
+    more votes ahead), else in the order people at large clearly write those names, else in the
+    order most voting records write them (the freshest breaks a tie). First and last name
+    survive field by field, so the shown pair may come from a record that typed them into each
+    other's boxes."""
+    shown_first, shown_last = fold_name(profiles["first_name"]), fold_name(profiles["last_name"])
+    person = profiles.index.get_indexer(records["person_id"])
+    as_shown, other_way = _name_order_votes(shown_first, shown_last, records, person)
+    log_odds = _log_odds_names_other_way_round(shown_first, shown_last, records)
+    clear = np.log(NAME_ORDER_ODDS)
+    by_people = np.select([log_odds > clear, log_odds < -clear], [True, False], default=other_way > as_shown)
+    swap = np.where(np.abs(other_way - as_shown) >= 2, other_way > as_shown, by_people)
+    out = profiles.copy()
+    out.loc[swap, ["first_name", "last_name"]] = profiles.loc[swap, ["last_name", "first_name"]].to_numpy()
+    return out
 
 
 def build_profile_emails(resolution) -> pd.DataFrame:
@@ -135,6 +206,7 @@ def build_golden_records(resolution, frames: dict[str, pd.DataFrame]) -> tuple[p
     profiles = pd.DataFrame(index=persons)
     for field, column in SURVIVING_FIELDS.items():
         profiles[field] = _survivor(records, column).reindex(persons).astype("string")
+    profiles = _in_usual_name_order(profiles, records)
     profile_emails = build_profile_emails(resolution)
     primary = profile_emails[profile_emails["is_primary"]].set_index("person_id")["email"]
     profiles.insert(2, "primary_email", primary.reindex(persons).astype("string"))

@@ -85,6 +85,60 @@ def test_each_field_comes_from_the_most_trusted_source_that_has_it(story):
     assert p["phone"] == "+34612345678"
 
 
+def _registration(webinar, first, last, start, email="wei.zhang@acme.example"):
+    return {"webinar_id": webinar, "first_name": first, "last_name": last, "email": email,
+            "webinar_start": start, "attended": True}
+
+
+def _shown_name(f):
+    profiles, _ = build_golden_records(resolve_identities(f), f)
+    assert len(profiles) == 1
+    return tuple(profiles.iloc[0][["first_name", "last_name"]])
+
+
+def test_a_name_typed_into_each_other_s_boxes_once_does_not_rename_the_person():
+    f = frames(webinar_attendees=[
+        _registration("W1", "Wei", "Zhang", "2025-01-01T10:00:00Z"),
+        _registration("W2", "Wei", "Zhang", "2025-02-01T10:00:00Z"),
+        _registration("W3", "Zhang", "Wei", "2025-03-01T10:00:00Z"),  # the freshest, swapped
+    ])
+    assert _shown_name(f) == ("Wei", "Zhang")
+
+
+def test_the_name_order_of_the_most_trusted_source_outvotes_more_numerous_registrations():
+    f = frames(
+        crm_contacts=[{"record_id": "R1", "first_name": "Wei", "last_name": "Zhang", "email": "wei.zhang@acme.example",
+                       "last_modified_date": "2024-01-01T00:00:00Z"}],
+        webinar_attendees=[_registration("W1", "Zhang", "Wei", "2025-01-01T10:00:00Z"),
+                           _registration("W2", "Zhang", "Wei", "2025-02-01T10:00:00Z")],
+    )
+    assert _shown_name(f) == ("Wei", "Zhang")
+
+
+def test_an_even_vote_on_name_order_goes_to_the_freshest_record():
+    f = frames(webinar_attendees=[_registration("W1", "Wei", "Zhang", "2025-01-01T10:00:00Z"),
+                                  _registration("W2", "Zhang", "Wei", "2025-02-01T10:00:00Z")])
+    assert _shown_name(f) == ("Zhang", "Wei")
+
+
+def test_a_name_the_person_s_records_leave_unsettled_takes_the_order_people_at_large_clearly_write_it_in():
+    lone = _registration("W9", "Zhang", "Wei", "2025-05-01T10:00:00Z", email="zw1988@gmail.com")
+    crowd = [_registration("W1", first, "Zhang", "2025-01-01T10:00:00Z", email=f"{first}.zhang@acme.example")
+             for first in ("Li", "Min", "Jun", "Hua", "Yan", "Lei", "Fang", "Jing", "Qiang", "Xiu")]
+    crowd += [_registration("W1", "Wei", last, "2025-01-01T10:00:00Z", email=f"wei.{last}@acme.example")
+              for last in ("Chen", "Wang", "Liu", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma")]
+
+    def shown(rows):
+        f = frames(webinar_attendees=rows)
+        profiles, _ = build_golden_records(resolve_identities(f), f)
+        return tuple(profiles.set_index("primary_email").loc["zw1988@gmail.com", ["first_name", "last_name"]])
+
+    assert shown([lone, *crowd]) == ("Wei", "Zhang")
+    assert shown([lone, *crowd[:3], *crowd[10:13]]) == ("Zhang", "Wei")  # too few to be clear: as typed
+    again = {**lone, "webinar_id": "W10", "webinar_start": "2025-06-01T10:00:00Z"}
+    assert shown([lone, again, *crowd]) == ("Zhang", "Wei")  # two votes ahead: the person's own records settle it
+
+
 def test_counts_distinct_paid_orders_spend_and_webinars(story):
     _, _, profiles, _ = story
     p = profiles.iloc[0]
