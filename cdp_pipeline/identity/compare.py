@@ -180,6 +180,10 @@ def _eq(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (ca == cb) & (ca >= 0)
 
 
+def _differ(coded: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return coded.codes[a] != coded.codes[b]
+
+
 def _null(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (c.codes[a] < 0) | (c.codes[b] < 0)
 
@@ -439,22 +443,30 @@ def email_levels(f, a, b) -> np.ndarray:
     check = same_company & ~same_local
     if check.any():
         ia, ib = a[check], b[check]
-        surname = f["surname_key"]
-        sn_code = np.where(surname.codes[ia] >= 0, surname.codes[ia], surname.codes[ib])
-        sn = np.where(sn_code >= 0, surname.values[np.maximum(sn_code, 0)], "\x00")
-        ini = f["initial"]
-        in_code = np.where(ini.codes[ia] >= 0, ini.codes[ia], ini.codes[ib])
-        fi = np.where(in_code >= 0, ini.values[np.maximum(in_code, 0)], "\x00")
-        la = local.values[local.codes[ia]]
-        lb = local.values[local.codes[ib]]
-        has_surname = (np.char.str_len(sn.astype(str)) >= 3) & (np.char.find(la, sn.astype(str)) >= 0) & (
-            np.char.find(lb, sn.astype(str)) >= 0)
-        starts = (np.char.find(la, fi.astype(str)) == 0) | (np.char.find(lb, fi.astype(str)) == 0)
-        pattern[check] = has_surname & starts
+        la, lb = local.values[local.codes[ia]], local.values[local.codes[ib]]
+        by_a = _locals_built_from_name(f, ia, ib, la, lb)
+        # Either record's name may be the one both addresses are built from (a married name, names
+        # typed into each other's boxes), so the level does not depend on which record comes first.
+        other = ~by_a & (_differ(f["surname_key"], ia, ib) | _differ(f["initial"], ia, ib))
+        by_a[other] = _locals_built_from_name(f, ib[other], ia[other], la[other], lb[other])
+        pattern[check] = by_a
     return np.select(
         [_null(local, a, b), same_local & domain_typo, distinctive, numbered_name, pattern, same_company],
         [NULL, 5, 4, 3, 2, 1], 0,
     ).astype(np.int8)
+
+
+def _locals_built_from_name(f, own: np.ndarray, other: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    """Both local parts hold the surname of ``own`` (else of ``other``) and one starts with its
+    first initial (else ``other``'s): jsmith and john.smith for John Smith."""
+    def part(coded: Coded) -> np.ndarray:
+        code = np.where(coded.codes[own] >= 0, coded.codes[own], coded.codes[other])
+        return np.where(code >= 0, coded.values[np.maximum(code, 0)], "\x00").astype(str)
+
+    surname, initial = part(f["surname_key"]), part(f["initial"])
+    has_surname = (np.char.str_len(surname) >= 3) & (np.char.find(la, surname) >= 0) & (np.char.find(lb, surname) >= 0)
+    starts = (np.char.find(la, initial) == 0) | (np.char.find(lb, initial) == 0)
+    return has_surname & starts
 
 
 def colleague_namesakes(f, a, b) -> np.ndarray:

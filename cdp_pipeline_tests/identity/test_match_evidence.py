@@ -121,6 +121,21 @@ def test_a_local_part_that_only_spells_a_name_is_no_evidence_at_another_provider
     assert _email_levels_between_halves(rows) == [5, 4, 3, 0, 0, 0]
 
 
+def test_addresses_built_from_either_record_s_name_at_one_company_are_its_format_change_in_either_order():
+    """2: both local parts are built from one of the two names at one company domain (jsmith and
+    john.smith@acme), whichever record comes first; 1: the same company only."""
+    pairs = [
+        (("John", "Smith", "jsmith@acme-logistics.com"), ("John", "Smith", "john.smith@acme-logistics.com")),
+        (("Zhang", "Wei", "wzhang@acme-logistics.com"), ("Wei", "Zhang", "wei.zhang@acme-logistics.com")),
+        (("Anna", "Berg", "anna.novak@acme-logistics.com"), ("Anna", "Novak", "anovak@acme-logistics.com")),
+        (("Anna", "Berg", "aberg@acme-logistics.com"), ("Maria", "Novak", "mnovak@acme-logistics.com")),
+    ]
+    forwards = [left for left, _ in pairs] + [right for _, right in pairs]
+    backwards = [right for _, right in pairs] + [left for left, _ in pairs]
+    assert _email_levels_between_halves(forwards) == [2, 2, 2, 1]
+    assert _email_levels_between_halves(backwards) == [2, 2, 2, 1]
+
+
 def _log2_bayes_factors(story: dict, pairs: list[tuple[str, str]]) -> list[float]:
     """The model's evidence (log2 Bayes factor) for record pairs of a story told inside the crowd."""
     records, emails, system_keys = build_records(with_crowd(**story))
