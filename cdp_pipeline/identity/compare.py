@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.dtypes import StringDType
 
-from cdp_pipeline.identity.normalize import ROLE_LOCAL_PARTS, on_unique, other_readings
+from cdp_pipeline.identity.normalize import ROLE_LOCAL_PARTS, canonical_first_name, on_unique, other_readings
 
 NULL = -1
 NAME_SIMILAR = 0.9  # surnames: Jaro-Winkler above this is a typo (smith/smiht 0.96), not another family
@@ -99,25 +99,43 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
 def names_both_ways(first_fold: pd.Series, last_fold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per record, its full name as one number, written as typed (first, last) and the other way
     round (last, first); -1 where a part is missing. Zhang Wei's number as typed is Wei Zhang's
-    the other way round, so a pair of swapped names is one comparison of numbers. Names count
-    whole, without their spaces: O'Connor typed as a first name folds to "o connor", one name."""
-    first, last = (Coded.of(names.str.replace(" ", "", regex=False)) for names in (first_fold, last_fold))
-    words, joint = np.unique(np.concatenate([first.values, last.values]), return_inverse=True)
-    first_word = np.append(joint[: len(first.values)], -1)[first.codes]  # code -1 picks the -1
-    last_word = np.append(joint[len(first.values) :], -1)[last.codes]
+    the other way round, so a pair of swapped names is one comparison of numbers. The name read
+    as a first name stands in its nickname-canonical form (Sam Coleman is Samuel Coleman, and so
+    is Coleman Sam the other way round). Names count whole, without their spaces: O'Connor
+    typed as a first name folds to "o connor", one name."""
+    parts = [Coded.of(names) for names in (read_as_given_name(first_fold), _spaceless(last_fold),
+                                           read_as_given_name(last_fold), _spaceless(first_fold))]
+    words, joint = np.unique(np.concatenate([part.values for part in parts]), return_inverse=True)
+    bounds = np.cumsum([0] + [len(part.values) for part in parts])
+    given_w, family_w, given_r, family_r = (np.append(joint[start:end], -1)[part.codes]  # code -1 picks the -1
+                                            for part, start, end in zip(parts, bounds[:-1], bounds[1:]))
     width = np.int64(len(words))
-    known = (first_word >= 0) & (last_word >= 0)
-    written = np.where(known, first_word * width + last_word, -1)
-    reversed_ = np.where(known, last_word * width + first_word, -1)
+    written = np.where((given_w >= 0) & (family_w >= 0), given_w * width + family_w, -1)
+    reversed_ = np.where((given_r >= 0) & (family_r >= 0), given_r * width + family_r, -1)
     return written, reversed_
 
 
+def _spaceless(names: pd.Series) -> pd.Series:
+    return names.astype("string").str.replace(" ", "", regex=False)
+
+
+def read_as_given_name(folded: pd.Series) -> pd.Series:
+    """A folded name read as a first name: one word by its canonical form (sam -> samuel); a name
+    of several words whole, without its spaces, so two surnames that share a first word (van
+    Dijk, van Berg) differ."""
+    several_words = folded.str.contains(" ", regex=False).fillna(True)
+    return _spaceless(folded).where(several_words, canonical_first_name(folded))
+
+
 def swapped_names(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per pair: one record's first and last names are the other's the other way round (Wei
+    """Per pair: 2 one record's first and last names are the other's the other way round (Wei
     Zhang, Zhang Wei): a registrant who typed each into the other's box, or a form that put the
-    family name first. A name written the same both ways (Thomas Thomas) is not swapped."""
+    family name first; 1 the same but for a nickname (Samuel Coleman, Coleman Sam); 0 neither.
+    A name written the same both ways (Thomas Thomas) is not swapped."""
     written, reversed_ = f["name_written"], f["name_reversed"]
-    return (written[a] == reversed_[b]) & (written[a] >= 0) & (written[a] != written[b])
+    known = (written[a] >= 0) & (written[b] >= 0) & (written[a] != written[b])
+    a_in_b, b_in_a = (written[a] == reversed_[b]) & known, (written[b] == reversed_[a]) & known
+    return (a_in_b.astype(np.int8) + b_in_a).astype(np.int8)
 
 
 def _text(values: pd.Series) -> np.ndarray:
@@ -270,15 +288,16 @@ def may_stand_for(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def first_name_levels(f, a, b, swapped: np.ndarray | None = None) -> np.ndarray:
     """4 same name, 3 nickname-equivalent, 2 typo, 1 compatible but no evidence (an initial, or a
-    short form that may stand for either name), 0 different. ``swapped``: pairs whose first and
-    last names are each other's (``swapped_names``), which count as the same name."""
+    short form that may stand for either name), 0 different. ``swapped``: ``swapped_names`` of
+    the pairs, whose names the other way round count as the same name or its nickname."""
     initial = (f["first_is_initial"][a] | f["first_is_initial"][b]) & _eq(f["initial"], a, b)
     similar = first_name_typos(f["first"], a, b, f.get("first_held"))
-    same = _eq(f["first"], a, b)
+    same, nickname = _eq(f["first"], a, b), _eq(f["canon"], a, b)
     if swapped is not None:
-        same |= swapped
+        same |= swapped == 2
+        nickname |= swapped == 1
     return np.select(
-        [_null(f["first"], a, b), same, _eq(f["canon"], a, b), similar,
+        [_null(f["first"], a, b), same, nickname, similar,
          initial | may_stand_for(f, a, b)],
         [NULL, 4, 3, 2, 1], 0,
     ).astype(np.int8)
@@ -291,7 +310,7 @@ def last_name_levels(f, a, b, swapped: np.ndarray | None = None) -> np.ndarray:
     null = _null(last, a, b)
     same = _eq(last, a, b) | _eq(f["surname_key"], a, b)
     if swapped is not None:
-        same |= swapped
+        same |= swapped > 0
     similar = similarity(last, a, b) >= NAME_SIMILAR
     inside = np.zeros(len(a), dtype=bool)
     check = ~null & ~same & ~similar

@@ -39,6 +39,7 @@ from cdp_pipeline.identity.compare import (
     names_both_ways,
     over_chunks,
     prepare_features,
+    read_as_given_name,
 )
 
 # Agreement at these levels weighs by the shared value's frequency: key -> (comparison, column
@@ -159,16 +160,21 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
 
 def _swapped_name_keys(records: pd.DataFrame, company: pd.Series) -> dict[str, pd.Series]:
     """Name rules again for the few records whose first and last names another record has the
-    other way round (Wei Zhang, Zhang Wei), with both names put in one order, alphabetical, so
-    the two meet; every other record is left out of these rules."""
+    other way round (Zhang Wei for Wei Zhang, Coleman Sam for Samuel Coleman), read the other way
+    round, and for those other records, read as written, with both names put in one order,
+    alphabetical, so the two meet; every other record is left out of these rules."""
     written, reversed_ = records["name_written"].to_numpy(), records["name_reversed"].to_numpy()
     swapped = np.isin(reversed_, written[written >= 0]) & (reversed_ >= 0) & (reversed_ != written)
     if not swapped.any():
         return {}
-    first = _without_spaces(records["first_fold"][swapped])
-    last = _without_spaces(records["last_fold"][swapped])
-    in_order = first <= last
-    keys = _name_keys(records[swapped], first.where(in_order, last), last.where(in_order, first), company[swapped])
+    partner = np.isin(written, reversed_[swapped]) & ~swapped
+    first_fold, last_fold = records["first_fold"], records["last_fold"]
+    given = read_as_given_name(first_fold.where(partner, last_fold))
+    family = _without_spaces(last_fold.where(partner, first_fold))
+    rows = swapped | partner
+    given, family = given[rows], family[rows]
+    in_order = given <= family
+    keys = _name_keys(records[rows], given.where(in_order, family), family.where(in_order, given), company[rows])
     return {f"{rule}_swapped": key.reindex(records.index) for rule, key in keys.items()}
 
 

@@ -164,15 +164,19 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
 
 def _swaps_a_holders_name(records: pd.DataFrame, rec: np.ndarray, ident: np.ndarray, check: np.ndarray) -> np.ndarray:
     """Per identifier row in ``check``: another record holding the identifier has this record's
-    first and last names the other way round (Zhang Wei and Wei Zhang on one email): one person
-    whose names went into each other's boxes, not a second person."""
+    first and last names the other way round (Zhang Wei and Wei Zhang on one email; Coleman Sam
+    and Samuel Coleman): one person whose names went into each other's boxes, not a second
+    person."""
     rows = np.flatnonzero(np.isin(ident, ident[check]))
     holders = rec[rows]
     written, reversed_ = names_both_ways(records["first_fold"].iloc[holders], records["last_fold"].iloc[holders])
     asked = np.searchsorted(rows, check)
-    found = pd.MultiIndex.from_arrays([ident[check], reversed_[asked]]).isin(
-        pd.MultiIndex.from_arrays([ident[rows], written]))
-    return found & (reversed_[asked] >= 0) & (reversed_[asked] != written[asked])
+
+    def held(names: np.ndarray, by: np.ndarray) -> np.ndarray:
+        return pd.MultiIndex.from_arrays([ident[check], names[asked]]).isin(pd.MultiIndex.from_arrays([ident[rows], by]))
+
+    named = (written[asked] >= 0) & (reversed_[asked] != written[asked])
+    return named & (held(reversed_, written) | held(written, reversed_))
 
 
 PRIOR_ROUNDS = 2

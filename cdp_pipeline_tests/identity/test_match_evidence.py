@@ -197,7 +197,9 @@ def test_names_written_the_other_way_round_compare_as_the_same_name_and_are_bloc
     """Wei Zhang (0) and Zhang Wei (1) at one postcode are one name swapped: the same first and last
     name, and they meet. Thomas Thomas (2) reads the same both ways: not a swap of himself, nor of
     Thomas Wei (3), who meets nobody. A surname of several words is one name in the first-name box
-    too (Finn van der Heijden, 4 and 5)."""
+    too (Finn van der Heijden, 4 and 5), not its first word (nor Finn van Dijk's, 8). Coleman Sam
+    (7) is Samuel Coleman (6) the other way round but for a nickname: a nickname of the first
+    name, the same last name, and they meet."""
     records = _blocked([
         {"first_fold": "wei", "first_canon": "wei", "last_fold": "zhang", "email_norm": "wei.zhang@quillon.example",
          "postcode": "sw193ab"},
@@ -207,14 +209,17 @@ def test_names_written_the_other_way_round_compare_as_the_same_name_and_are_bloc
         {"first_fold": "thomas", "first_canon": "thomas", "last_fold": "wei", "email_norm": "tw@example.test"},
         {"first_fold": "finn", "first_canon": "finn", "last_fold": "van der heijden", "email_norm": "finn@evergreen.example"},
         {"first_fold": "van der heijden", "first_canon": "van", "last_fold": "finn", "email_norm": "fvdh@hetnet.example"},
+        {"first_fold": "samuel", "first_canon": "samuel", "last_fold": "coleman", "email_norm": "samc@kestrel.example"},
+        {"first_fold": "coleman", "first_canon": "coleman", "last_fold": "sam", "email_norm": "colemans@gmx.example"},
+        {"first_fold": "finn", "first_canon": "finn", "last_fold": "van dijk", "email_norm": "finn.vd@ziggo.example"},
     ])
-    a, b = np.array([0, 2, 2, 4]), np.array([1, 2, 3, 5])
+    a, b = np.array([0, 2, 2, 4, 6, 5]), np.array([1, 2, 3, 5, 7, 8])
     swapped = swapped_names(records.coded, a, b)
 
-    assert swapped.tolist() == [True, False, False, True]
-    assert first_name_levels(records.coded, a, b, swapped).tolist() == [4, 4, 4, 4]
-    assert last_name_levels(records.coded, a, b, swapped).tolist() == [3, 3, 0, 3]
-    assert list(zip(*candidate_pairs(records, window=3)[["a", "b"]].to_numpy().T)) == [(0, 1), (4, 5)]
+    assert swapped.tolist() == [2, 0, 0, 2, 1, 0]  # 2 exactly the other way round, 1 but for a nickname
+    assert first_name_levels(records.coded, a, b, swapped).tolist() == [4, 4, 4, 4, 3, 0]
+    assert last_name_levels(records.coded, a, b, swapped).tolist() == [3, 3, 0, 3, 3, 0]
+    assert list(zip(*candidate_pairs(records, window=3)[["a", "b"]].to_numpy().T)) == [(0, 1), (4, 5), (6, 7)]
 
 
 def test_blocking_pairs_neighbours_sharing_a_key_once_each_and_only_across_linked_groups():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cdp_pipeline.identity import pairwise_scores, resolve_identities
 from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible
@@ -198,26 +199,32 @@ def test_a_german_surname_is_the_same_with_its_umlaut_spelt_out():
         res, "webinar", "DW1:juergen.mueller@gmail.com")
 
 
-def test_first_and_last_names_typed_into_each_other_s_boxes_are_the_same_name():
-    """Wei Zhang registers for a webinar as first name Zhang, last name Wei: on his CRM contact's
-    email he joins it. His store account, typed the same way with another email, joins him by his
-    home address. His wife Li Zhang stays herself, also when he registers with their family inbox:
-    "Zhang Wei" is not her name the other way round."""
-    address = {"street_address": "12 Harcourt Road", "postal_code": "SW19 3AB", "city": "London", "country": "GB"}
+@pytest.mark.parametrize("him, her, typed, work, own, family, street", [
+    (("Wei", "Zhang"), ("Li", "Zhang"), ("Zhang", "Wei"), "wei.zhang@quillon.example", "weiwei83@outlook.com",
+     "zhang.family@gmail.com", ("12 Harcourt Road", "12 Harcourt Rd", "SW19 3AB", "London")),
+    (("Samuel", "Coleman"), ("Sarah", "Coleman"), ("Coleman", "Sam"), "samuel.coleman@brightwater.example",
+     "sammyc79@outlook.com", "colemans.home@gmail.com", ("4 Larkspur Close", "4 Larkspur Cl", "LS6 2QT", "Leeds")),
+], ids=["exactly", "with a nickname"])
+def test_first_and_last_names_typed_into_each_other_s_boxes_are_the_same_name(him, her, typed, work, own, family, street):
+    """He registers for a webinar with his names in each other's boxes (Zhang Wei for Wei Zhang,
+    Coleman Sam for Samuel Coleman): on his CRM contact's email he joins it. His store account,
+    typed the same way with another email, joins him by his home address. His wife stays
+    herself, also when he registers with their family inbox: his names the other way round are
+    not hers."""
+    line, abbreviated, postcode, city = street
+    address = {"street_address": line, "postal_code": postcode, "city": city, "country": "GB"}
     res = resolve_with_crowd(
-        crm_contacts=[crm("ZW1", "Wei", "Zhang", "wei.zhang@quillon.example", date_of_birth="1983-06-21", **address),
-                      crm("ZL1", "Li", "Zhang", "zhang.family@gmail.com", date_of_birth="1985-01-09", **address)],
-        webinar_attendees=[webinar("ZWW", "Zhang", "Wei", "wei.zhang@quillon.example"),
-                           webinar("ZWF", "Zhang", "Wei", "zhang.family@gmail.com")],
-        store_customers=[store("ZWS", "Zhang", "Wei", "weiwei83@outlook.com", address1="12 Harcourt Rd",
-                               zip="SW19 3AB", city="London", country_code="GB")],
+        crm_contacts=[crm("H1", *him, work, date_of_birth="1983-06-21", **address),
+                      crm("W1", *her, family, date_of_birth="1985-01-09", **address)],
+        webinar_attendees=[webinar("HW", *typed, work), webinar("HF", *typed, family)],
+        store_customers=[store("HS", *typed, own, address1=abbreviated, zip=postcode, city=city, country_code="GB")],
     )
-    wei = person_of(res, "crm", "ZW1")
-    assert person_of(res, "webinar", "ZWW:wei.zhang@quillon.example") == wei
-    assert person_of(res, "store", "ZWS") == wei
-    li = person_of(res, "crm", "ZL1")
-    assert li != wei
-    assert person_of(res, "webinar", "ZWF:zhang.family@gmail.com") != li
+    he = person_of(res, "crm", "H1")
+    assert person_of(res, "webinar", f"HW:{work}") == he
+    assert person_of(res, "store", "HS") == he
+    she = person_of(res, "crm", "W1")
+    assert she != he
+    assert person_of(res, "webinar", f"HF:{family}") != she
 
 
 def test_namesakes_in_different_cities_with_different_birth_dates_stay_apart():
