@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 from numpy.dtypes import StringDType
 
-from cdp_pipeline.identity.normalize import ROLE_LOCAL_PARTS, canonical_first_name, on_unique, other_readings
+from cdp_pipeline.identity.normalize import (
+    ROLE_LOCAL_PARTS,
+    canonical_first_name,
+    on_unique,
+    other_readings,
+    without_spaces,
+)
 
 NULL = -1
 NAME_SIMILAR = 0.9  # surnames: Jaro-Winkler above this is a typo (smith/smiht 0.96), not another family
@@ -103,8 +109,8 @@ def names_both_ways(first_fold: pd.Series, last_fold: pd.Series) -> tuple[np.nda
     as a first name stands in its nickname-canonical form (Sam Coleman is Samuel Coleman, and so
     is Coleman Sam the other way round). Names count whole, without their spaces: O'Connor
     typed as a first name folds to "o connor", one name."""
-    parts = [Coded.of(names) for names in (read_as_given_name(first_fold), _spaceless(last_fold),
-                                           read_as_given_name(last_fold), _spaceless(first_fold))]
+    parts = [Coded.of(names) for names in (read_as_given_name(first_fold), without_spaces(last_fold),
+                                           read_as_given_name(last_fold), without_spaces(first_fold))]
     words, joint = np.unique(np.concatenate([part.values for part in parts]), return_inverse=True)
     bounds = np.cumsum([0] + [len(part.values) for part in parts])
     given_w, family_w, given_r, family_r = (np.append(joint[start:end], -1)[part.codes]  # code -1 picks the -1
@@ -115,16 +121,12 @@ def names_both_ways(first_fold: pd.Series, last_fold: pd.Series) -> tuple[np.nda
     return written, reversed_
 
 
-def _spaceless(names: pd.Series) -> pd.Series:
-    return names.astype("string").str.replace(" ", "", regex=False)
-
-
 def read_as_given_name(folded: pd.Series) -> pd.Series:
     """A folded name read as a first name: one word by its canonical form (sam -> samuel); a name
     of several words whole, without its spaces, so two surnames that share a first word (van
     Dijk, van Berg) differ."""
     several_words = folded.str.contains(" ", regex=False).fillna(True)
-    return _spaceless(folded).where(several_words, canonical_first_name(folded))
+    return without_spaces(folded).where(several_words, canonical_first_name(folded))
 
 
 def swapped_names(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from cdp_pipeline.identity.attach import attribute_events
 from cdp_pipeline.identity.compare import names_both_ways
-from cdp_pipeline.identity.normalize import fold_name
+from cdp_pipeline.identity.normalize import fold_name, without_spaces
 from cdp_pipeline.identity.records import ENGAGEMENT_EVENTS
 
 PURCHASE_STATUSES = ("paid", "partially_refunded")
@@ -92,21 +92,17 @@ def _log_odds_names_other_way_round(shown_first: pd.Series, shown_last: pd.Serie
     how many people write each as a first name and as a last name (Zhang is far more often a
     last name, Wei a first name). Each person counts once per name and box."""
     def people_writing(column: str) -> pd.Series:
-        names = pd.DataFrame({"person_id": records["person_id"], "name": _spaceless(records[column])})
+        names = pd.DataFrame({"person_id": records["person_id"], "name": without_spaces(records[column])})
         return names.dropna().drop_duplicates()["name"].value_counts()
 
     as_first, as_last = people_writing("first_fold"), people_writing("last_fold")
 
     def ratio(names: pd.Series, numerator: pd.Series, denominator: pd.Series) -> np.ndarray:
-        keys = _spaceless(names)
+        keys = without_spaces(names)
         return np.log((numerator.reindex(keys).fillna(0).to_numpy(float) + 1)
                       / (denominator.reindex(keys).fillna(0).to_numpy(float) + 1))
 
     return ratio(shown_first, as_last, as_first) + ratio(shown_last, as_first, as_last)
-
-
-def _spaceless(names: pd.Series) -> pd.Series:
-    return names.astype("string").str.replace(" ", "", regex=False)
 
 
 def _in_usual_name_order(profiles: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:

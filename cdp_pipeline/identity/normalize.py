@@ -229,6 +229,12 @@ def fold_text(values: pd.Series) -> pd.Series:
     return on_unique(values, fold)
 
 
+def without_spaces(names: pd.Series) -> pd.Series:
+    """A folded name without its spaces: O'Neill folds to "o neill", typed without its
+    apostrophe to "oneill": one name."""
+    return names.astype("string").str.replace(" ", "", regex=False)
+
+
 def fold_name(names: pd.Series) -> pd.Series:
     """A person's name folded for comparison: José Núñez -> jose nunez, O'Brien -> o brien."""
     return fold_text(names)

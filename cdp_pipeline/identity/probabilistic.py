@@ -66,7 +66,7 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     (surname as spelt in Latin letters without spaces, full name as written and the other way
     round, email local part, its number, domain, free provider, company, birth date as text)."""
     out = records[[column for column in FEATURE_COLUMNS if column in records]]
-    out["surname_key"] = _without_spaces(out["last_latin"])
+    out["surname_key"] = nz.without_spaces(out["last_latin"])
     out["name_written"], out["name_reversed"] = names_both_ways(out["first_fold"], out["last_fold"])
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["local_number"] = out["email_local"].str.replace(r"\D", "", regex=True).replace("", None)
@@ -75,11 +75,6 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     out["company_label"] = labels.where(~out["email_free"])
     out["dob_key"] = out["dob"].dt.strftime("%Y-%m-%d").astype("string")
     return out
-
-
-def _without_spaces(surnames: pd.Series) -> pd.Series:
-    """O'Neill folds to "o neill", typed without its apostrophe to "oneill": one surname."""
-    return surnames.str.replace(" ", "", regex=False)
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -145,7 +140,7 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
         **_name_keys(records, records["first_canon"], records["surname_key"], company),
     }
     spelt_first = nz.canonical_first_name(records["first_fold"])
-    spelt_last = _without_spaces(records["last_fold"])
+    spelt_last = nz.without_spaces(records["last_fold"])
     spelt_otherwise = ((spelt_first != records["first_canon"]) | (spelt_last != records["surname_key"])).fillna(False)
     if spelt_otherwise.any():
         rows = spelt_otherwise.to_numpy()
@@ -170,7 +165,7 @@ def _swapped_name_keys(records: pd.DataFrame, company: pd.Series) -> dict[str, p
     partner = np.isin(written, reversed_[swapped]) & ~swapped
     first_fold, last_fold = records["first_fold"], records["last_fold"]
     given = read_as_given_name(first_fold.where(partner, last_fold))
-    family = _without_spaces(last_fold.where(partner, first_fold))
+    family = nz.without_spaces(last_fold.where(partner, first_fold))
     rows = swapped | partner
     given, family = given[rows], family[rows]
     in_order = given <= family
