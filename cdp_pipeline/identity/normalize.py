@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import traceback
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -360,7 +361,11 @@ def normalize_phones(numbers: pd.Series, countries: pd.Series | None = None) -> 
     def parse(number: str, region: object) -> object:
         try:
             parsed = phonenumbers.parse(number, None if pd.isna(region) else str(region))
-        except phonenumbers.NumberParseException:
+        except phonenumbers.NumberParseException as unreadable:
+            # phonenumbers keeps the exception in a local of its own frame, a reference cycle that
+            # would keep this call's callers, and the source frames in their locals, in memory
+            # until Python's next full collection (1.9 GiB at a million persons).
+            traceback.clear_frames(unreadable.__traceback__)
             return pd.NA
         if not phonenumbers.is_possible_number(parsed):
             return pd.NA

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pandas as pd
 import pytest
 
@@ -85,6 +88,25 @@ def test_phones_become_e164_using_the_records_country_code_or_name():
 def test_unparseable_phones_are_missing_not_guessed():
     out = normalize_phones(pd.Series(["abc", "12", None]), pd.Series(["ES", "ES", "ES"]))
     assert out.isna().all()
+
+
+def test_an_unreadable_phone_number_keeps_nothing_of_its_callers_in_memory():
+    """phonenumbers keeps a parse error in a reference cycle with its own frames; left alone, it
+    held every caller's locals (the night's source frames, at scale) until a full collection."""
+
+    class SourceFrame:
+        pass
+
+    def build_records_from(frame: SourceFrame) -> weakref.ref:
+        normalize_phones(pd.Series(["+999 5550 1234", "+1 202 555 0143"]), pd.Series(["ES", "US"]))
+        return weakref.ref(frame)
+
+    gc.disable()  # only reference counting frees memory here, as between two of Python's collections
+    try:
+        held = build_records_from(SourceFrame())
+        assert held() is None
+    finally:
+        gc.enable()
 
 
 def test_country_codes_from_codes_and_names_in_several_languages():
