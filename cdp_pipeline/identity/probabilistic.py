@@ -222,7 +222,8 @@ def candidate_pairs(features: RecordFeatures, window: int, group: np.ndarray | N
     del found
     code.sort()  # in place: np.unique would sort a copy
     code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code
-    return pd.DataFrame({"a": code // n, "b": code % n})
+    position = np.int32 if n <= np.iinfo(np.int32).max else np.int64  # tens of millions of pairs: half the bytes
+    return pd.DataFrame({"a": (code // n).astype(position), "b": (code % n).astype(position)})
 
 
 def _level_counts(levels: pd.DataFrame, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -387,6 +388,12 @@ def match_probability(log2_bayes_factor: np.ndarray, prior: float) -> np.ndarray
     because they look alike, and that evidence is already in the Bayes factor.
     """
     return _sigmoid2(log2_bayes_factor + np.log2(prior / (1 - prior)))
+
+
+def log2_bayes_factor_needed(threshold: float, prior: float) -> float:
+    """The Bayes factor (log2) at which ``match_probability`` reaches ``threshold``: a pair is
+    accepted by comparing its factor with this, without a probability for each of millions of pairs."""
+    return float(np.log2(threshold / (1 - threshold)) - np.log2(prior / (1 - prior)))
 
 
 def random_pair_prior(group: np.ndarray) -> float:

@@ -196,20 +196,20 @@ def _probabilistic_links(features: fs.RecordFeatures, det, det_labels, settings:
     # (namesakes), and so is a namesake's numbered mailbox at the same company.
     vetoed = ((levels["first"].to_numpy() == 0) | (levels["dob"].to_numpy() == 0)
               | colleague_namesakes(features.coded, a, b))
+    bayes_factor = scored["log2_bayes_factor"].to_numpy()
     prior = fs.random_pair_prior(det_labels)
     for _ in range(PRIOR_ROUNDS):
-        probability = fs.match_probability(scored["log2_bayes_factor"].to_numpy(), prior)
-        accepted = ~vetoed & (probability >= settings.match_threshold)
+        accepted = ~vetoed & (bayes_factor >= fs.log2_bayes_factor_needed(settings.match_threshold, prior))
         labels = cl.connected_components(len(det_labels), np.concatenate([det["a"].to_numpy(), a[accepted]]),
                                          np.concatenate([det["b"].to_numpy(), b[accepted]]))
         prior = fs.random_pair_prior(labels)
-    probability = fs.match_probability(scored["log2_bayes_factor"].to_numpy(), prior)
-    accepted = ~vetoed & (probability >= settings.match_threshold)
-    links = pd.DataFrame({"a": scored["a"].to_numpy()[accepted], "b": scored["b"].to_numpy()[accepted],
-                          "rule": "probabilistic", "weight": probability[accepted]})
+    likely = bayes_factor >= fs.log2_bayes_factor_needed(settings.match_threshold, prior)
+    accepted = ~vetoed & likely
+    links = pd.DataFrame({"a": a[accepted], "b": b[accepted], "rule": "probabilistic",
+                          "weight": fs.match_probability(bayes_factor[accepted], prior)})
     diagnostics = {
         "candidate_pairs_across_groups": int(len(scored)),
-        "guard_vetoed_pairs": int((vetoed & (probability >= settings.match_threshold)).sum()),
+        "guard_vetoed_pairs": int((vetoed & likely).sum()),
         "em_iterations": model.iterations if model else 0,
         "random_pair_prior": prior,
         "em_blocked_match_share": model.blocked_prior if model else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cdp_pipeline.identity.compare import (
     NULL,
@@ -20,6 +21,8 @@ from cdp_pipeline.identity.clusters import connected_components
 from cdp_pipeline.identity.probabilistic import (
     RecordFeatures,
     candidate_pairs,
+    log2_bayes_factor_needed,
+    match_probability,
     score_candidates,
 )
 from cdp_pipeline.identity.records import build_records
@@ -235,3 +238,14 @@ def test_blocking_pairs_neighbours_sharing_a_key_once_each_and_only_across_linke
 
     assert list(zip(everything["a"], everything["b"])) == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]
     assert list(zip(across["a"], across["b"])) == [(0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]
+
+
+def test_a_pair_is_accepted_from_its_bayes_factor_exactly_where_its_match_probability_reaches_the_threshold():
+    """Resolution compares each candidate's Bayes factor with the one the threshold needs, rather
+    than computing a probability for each of tens of millions of pairs."""
+    for prior in (1e-7, 1e-4, 0.2):
+        needed = log2_bayes_factor_needed(0.99, prior)
+        below, at, above = match_probability(np.array([needed - 1e-6, needed, needed + 1e-6]), prior)
+        assert below < 0.99 < above
+        assert at == pytest.approx(0.99)
+
