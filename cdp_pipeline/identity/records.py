@@ -9,8 +9,8 @@ the addresses of its identify calls and form submissions).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -228,23 +228,38 @@ class IdentityRecords(NamedTuple):
 
 def build_records(frames: Mapping[str, pd.DataFrame | None]) -> IdentityRecords:
     """Canonical frames (``SOURCE_COLUMNS`` suffice; a missing or None frame is skipped) -> records."""
+    return _build_records(frames.get)
+
+
+def build_records_releasing(frames: dict[str, pd.DataFrame | None]) -> IdentityRecords:
+    """``build_records``, taking each frame out of ``frames`` as it is read, so its memory goes as
+    soon as its records are built: at scale the source frames are several times the records (the
+    web and email events alone 2 GiB at a million persons), and nothing after this needs them."""
+    built = _build_records(frames.pop)
+    frames.clear()
+    release_unused_memory()
+    return built
+
+
+def _build_records(take: Callable[[str, None], pd.DataFrame | None]) -> IdentityRecords:
+    """Records from the frames ``take(name, None)`` gives, holding none longer than its builder needs."""
     builders = (("crm_contacts", _crm), ("webinar_attendees", _webinar),
                 ("store_customers", _store), ("store_orders", _orders))
-    web = frames.get("store_web_events")
     # Two threads (Arrow's and pandas' string kernels release the GIL): the web events, the
     # largest source, are built beside the other sources, and the CRM's mailing history beside
     # the normalising of the records. Not the web events beside the mailing history: together
     # their working sets took a 1M-person night's peak from 5.5 to 6.4 GiB.
     with ThreadPoolExecutor(1) as beside:
-        web_built = beside.submit(_web, web) if web is not None and not web.empty else None
+        web_built = _submitted(beside, _web, take("store_web_events", None))
         parts, email_parts, id_parts = [], [], []
         offset = 0
         crm_ids = pd.Series(dtype="string")
         for name, builder in builders:
-            frame = frames.get(name)
+            frame = take(name, None)
             if frame is None or frame.empty:
                 continue
             recs, emails = builder(frame)
+            del frame
             parts.append(recs)
             email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
             rec = np.arange(len(recs)) + offset
@@ -256,15 +271,17 @@ def build_records(frames: Mapping[str, pd.DataFrame | None]) -> IdentityRecords:
             offset += len(recs)
         if web_built is not None:
             recs, emails, extra_ids = web_built.result()
+            del web_built
             parts.append(recs)
             email_parts.append(emails.assign(rec=emails["rec"].to_numpy() + offset))
             id_parts.append(extra_ids.assign(rec=extra_ids["rec"].to_numpy() + offset))
             offset += len(recs)
         if not parts:
             raise ValueError("identity resolution needs at least one non-empty source frame")
-        event_addresses = beside.submit(_email_event_addresses, frames.get("crm_email_events"), crm_ids)
+        event_addresses = beside.submit(_email_event_addresses, take("crm_email_events", None), crm_ids)
         records = _normalise_records(pd.concat(parts, ignore_index=True))
         email_parts.append(event_addresses.result())
+        del event_addresses
     emails = pd.concat(email_parts, ignore_index=True).dropna(subset=["email"])
     norm = nz.normalize_emails(emails["email"])
     emails = pd.concat([emails[["rec", "origin", "seen_at"]].reset_index(drop=True),
@@ -277,13 +294,10 @@ def build_records(frames: Mapping[str, pd.DataFrame | None]) -> IdentityRecords:
     return IdentityRecords(records, emails, keys.reset_index(drop=True))
 
 
-def build_records_releasing(frames: dict[str, pd.DataFrame | None]) -> IdentityRecords:
-    """``build_records``, then ``frames`` emptied and their memory handed back: at scale the
-    source frames are several times the records, and nothing after this needs them."""
-    built = build_records(frames)
-    frames.clear()
-    release_unused_memory()
-    return built
+def _submitted(pool: ThreadPoolExecutor, build, frame: pd.DataFrame | None) -> Future | None:
+    """``build(frame)`` started on ``pool``, or None for a missing or empty frame; only the pool
+    holds the frame, so it goes when its build is done."""
+    return pool.submit(build, frame) if frame is not None and not frame.empty else None
 
 
 def _normalise_records(raw: pd.DataFrame) -> pd.DataFrame:

@@ -163,3 +163,37 @@ def test_records_handed_over_to_a_night_with_erasures_are_let_go_before_its_seco
     resolution, _ = resolve.resolve_with_erasures(handed_over.pop(), erased_email_hashes=set(hash_email(requested)))
     assert resolution.diagnostics["erased_persons"] == 1
     assert alive_at_each_pass == [True, False]
+
+
+def test_building_the_records_lets_each_source_frame_go_once_its_records_are_built(monkeypatch):
+    """At a million persons the web and email events are 2 GiB of frames: each goes as soon as
+    its records are built, not when the records of every source are, and the records are those
+    ``build_records`` makes."""
+    import weakref
+
+    from cdp_pipeline.identity import records
+    from cdp_pipeline_tests.identity.population import population
+
+    rows, _ = population(persons=60, seed=5)
+    rows["store_web_events"] = [
+        {"message_id": "w1", "type": "identify", "anonymous_id": "cookie-1", "user_id": "SC1",
+         "email": "inigo.zubi@gmail.com", "timestamp": "2026-03-02T09:00:00Z"}]
+    rows["crm_email_events"] = [
+        {"event_id": "m1", "campaign_id": "c", "recipient": "inigo.zubi@gmail.com", "event_type": "OPEN",
+         "event_time": "2026-03-20T00:00:00Z"}]
+    expected = records.build_records(frames(**rows))
+    handed_over = frames(**rows)
+    web_events = weakref.ref(handed_over["store_web_events"])
+    web_events_alive_while_normalising = []
+    normalise = records._normalise_records
+
+    def noting_whether_the_web_events_live(raw):
+        web_events_alive_while_normalising.append(web_events() is not None)
+        return normalise(raw)
+
+    monkeypatch.setattr(records, "_normalise_records", noting_whether_the_web_events_live)
+    built = records.build_records_releasing(handed_over)
+
+    assert web_events_alive_while_normalising == [False] and handed_over == {}
+    for made, wanted in zip(built, expected):
+        pd.testing.assert_frame_equal(made, wanted)
