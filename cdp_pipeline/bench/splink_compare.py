@@ -4,14 +4,14 @@ Splink gets one row per identity record of our resolution (``IdentityResolution.
 already normalised, so both start from the same data) with the evidence our resolver uses:
 
 * columns: folded first and last name, date of birth, primary email, phone (E.164), postcode,
-  folded city and normalised street; plus two arrays, every usable address the record was
+  folded city, normalised street, employer and job title; plus two arrays, every usable address the record was
   seen with (valid, not a role address: ``record_emails.email_typed``) and its system keys
   (``customer_id:…``, ``order_id:…`` from ``system_keys``: store account, orders, cookies that
   logged in or checked out);
 * comparisons: ``NameComparison`` (exact, Jaro-Winkler 0.92/0.88/0.7) on both names with
   term-frequency adjustments, ``DateOfBirthComparison``, ``ArrayIntersectAtSizes`` on the
-  addresses and on the system keys, exact phone, postcode and city (city with term
-  frequencies), Jaro-Winkler 0.9 on the street;
+  addresses and on the system keys, exact phone, postcode, city, employer and job title (the
+  last three with term frequencies), Jaro-Winkler 0.9 on the street;
 * blocking for predictions: a shared address, a shared system key (arrays exploded), phone,
   first+last name, last name+postcode: the identifiers and name blocks our resolver uses;
 * training, unsupervised as the Splink tutorials do it: λ from deterministic rules (same
@@ -47,6 +47,8 @@ SPLINK_COLUMNS = {  # Splink input column -> column of IdentityResolution.record
     "postcode": "postcode",
     "city": "city",
     "street": "street",
+    "employer": "employer",
+    "job_title": "job_title",
 }
 THRESHOLD = 0.99
 SWEEP_THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
@@ -103,6 +105,8 @@ def splink_settings():
             cl.ExactMatch("postcode"),
             cl.ExactMatch("city").configure(term_frequency_adjustments=True),
             cl.JaroWinklerAtThresholds("street", [0.9]),
+            cl.ExactMatch("employer").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("job_title").configure(term_frequency_adjustments=True),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("emails", arrays_to_explode=["emails"]),

@@ -32,10 +32,10 @@ STREET_SIMILAR = 0.88
 EMPLOYER_SIMILAR = 0.9
 DOMAIN_TYPO_SIMILAR = 0.92  # quantumcloud.de / qunatumcloud.de; unrelated domains score far lower
 
-COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "employer_domain", "email",
-               "country")
+COMPARISONS = ("first", "last", "dob", "address", "city", "phone", "employer", "employer_domain", "job_title",
+               "email", "country")
 MAX_LEVEL = {"first": 4, "last": 3, "dob": 2, "address": 3, "city": 1, "phone": 2, "employer": 2, "employer_domain": 1,
-             "email": 5, "country": 1}
+             "job_title": 1, "email": 5, "country": 1}
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "phone": Coded.of(records["phone"]),
         "phone_tail": Coded.of(records["phone"].str[-7:]),
         "employer": Coded.of(records["employer"]),
+        "job_title": Coded.of(records["job_title"]),
         "email_local": Coded.of(records["email_local"]),
         "email_domain": Coded.of(records["email_domain"]),
         "local_own_name": name_built_local(letters, first, records["last_fold"])
@@ -354,7 +355,7 @@ def address_levels(f, a, b) -> np.ndarray:
 
 
 def exact_levels(c: Coded, a, b) -> np.ndarray:
-    """1 same, 0 different (country)."""
+    """1 same, 0 different (country, job title)."""
     return np.select([_null(c, a, b), _eq(c, a, b)], [NULL, 1], 0).astype(np.int8)
 
 
@@ -555,6 +556,7 @@ def _compare_chunk(features: dict, a: np.ndarray, b: np.ndarray) -> dict[str, np
         "phone": phone_levels(features, a, b),
         "employer": employer_levels(features, a, b),
         "employer_domain": employer_domain_levels(features, a, b),
+        "job_title": exact_levels(features["job_title"], a, b),
         "email": email_levels(features, a, b),
         "country": exact_levels(features["country"], a, b),
     }

@@ -407,6 +407,32 @@ def normalize_street(streets: pd.Series) -> pd.Series:
     return on_unique(streets, norm)
 
 
+# Job titles are typed freely: the short forms people write, spelt out, and the filler words
+# that change with word order dropped ("Sr. Manager, Sales" == "Senior Sales Manager").
+JOB_TITLE_ABBREVIATIONS = {
+    "sr": "senior", "snr": "senior", "jr": "junior", "mgr": "manager", "mngr": "manager", "dir": "director",
+    "vp": "vice president", "svp": "senior vice president", "evp": "executive vice president",
+    "eng": "engineer", "engr": "engineer", "exec": "executive", "asst": "assistant", "assoc": "associate",
+    "coord": "coordinator", "mktg": "marketing", "ops": "operations", "admin": "administrator",
+    "hr": "human resources", "it": "information technology", "rep": "representative", "dev": "developer",
+}
+JOB_TITLE_FILLERS = frozenset({"of", "and", "the", "for", "a"})
+
+
+def normalize_job_title(titles: pd.Series) -> pd.Series:
+    """Job title folded, short forms spelt out, its words in a fixed order: 'VP, Marketing',
+    'Marketing VP' and 'Vice President of Marketing' are one title."""
+
+    def norm(unique: pd.Series) -> pd.Series:
+        words = fold_text(unique).str.split(" ")
+        key = words.map(lambda ws: " ".join(sorted(
+            word for w in ws for word in JOB_TITLE_ABBREVIATIONS.get(w, w).split(" ") if word not in JOB_TITLE_FILLERS
+        )), na_action="ignore").astype("string")
+        return key.mask(key == "")
+
+    return on_unique(titles, norm)
+
+
 _ZIP_PLUS_FOUR_RE = r"^(\d{5}) \d{4}$"  # 12345-6789: the US ZIP code and the delivery route within it
 _COUNTRY_PREFIX_RE = r"^[a-z]{1,2} ?(\d{4,5})$"  # D-80331, CH-8001, L-1234: the old European style
 

@@ -6,8 +6,8 @@
   neighbours only (sorted neighbourhood), so a huge block (every "john smith") costs
   ``n * window`` pairs, not ``n²``: cost stays linear.
 * ``u`` (chance a level occurs between two different people) comes from random record pairs,
-  which are almost all non-matches; for exact agreement on a name, birth date, employer or city,
-  and for an employer matching a work address's company, it is the value's own frequency
+  which are almost all non-matches; for exact agreement on a name, birth date, employer, city or
+  job title, and for an employer matching a work address's company, it is the value's own frequency
   (agreeing on "smith" or "london" is weaker evidence than agreeing on "zwicky" or "erakleio"),
   and for a full name the full name's frequency: names run in languages and families, so the
   product of the two parts' frequencies would overstate how rare "giuseppe russo" is.
@@ -49,7 +49,8 @@ from cdp_pipeline.identity.compare import (
 # number (namesakes born in '94 share christine.lemaire94).
 TF_LEVELS = {"first": ("first", "first_canon", 4), "last": ("last", "last_fold", 3), "dob": ("dob", "dob_key", 2),
              "employer": ("employer", "employer", 2), "employer_domain": ("employer_domain", "company_label", 1),
-             "city": ("city", "city", 1), "email_number": ("email", "local_number", 3)}
+             "city": ("city", "city", 1), "job_title": ("job_title", "job_title", 1),
+             "email_number": ("email", "local_number", 3)}
 # First and last names are not independent (names run in languages and families): when both
 # agree exactly, the pair weighs by how common the full name is, not by the product of the two.
 FULL_NAME = ("first", "last")
@@ -58,7 +59,7 @@ FULL_NAME = ("first", "last")
 # What blocking, the comparisons and the value frequencies read of a record (``RecordFeatures``
 # keeps them as integer codes).
 FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode",
-                   "city", "city_latin", "country", "dob", "employer")
+                   "city", "city_latin", "country", "dob", "employer", "job_title")
 
 
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:

@@ -26,10 +26,10 @@ SOURCE_TRUST = {"crm": 5, "store": 4, "webinar": 3, "order": 2, "web": 1}
 ENGAGEMENT_EVENTS = ("OPEN", "CLICK")
 SOURCE_COLUMNS = {
     "crm_contacts": ("record_id", "first_name", "last_name", "email", "additional_emails", "phone", "company_name",
-                     "street_address", "city", "postal_code", "country", "date_of_birth", "time_zone",
+                     "job_title", "street_address", "city", "postal_code", "country", "date_of_birth", "time_zone",
                      "create_date", "last_modified_date"),
-    "webinar_attendees": ("webinar_id", "email_key", "email", "first_name", "last_name", "organization", "country",
-                          "registration_time", "join_time", "webinar_start"),
+    "webinar_attendees": ("webinar_id", "email_key", "email", "first_name", "last_name", "organization", "job_title",
+                          "country", "registration_time", "join_time", "webinar_start"),
     "store_customers": ("customer_id", "first_name", "last_name", "email", "phone", "address1", "city", "zip",
                         "country_code", "created_at", "updated_at"),
     "store_orders": ("order_id", "customer_id", "email", "created_at", "billing_name", "billing_street",
@@ -43,7 +43,7 @@ caller need load. The event extracts are most of the data and identity needs few
 RECORD_COLUMNS = (
     "record_key", "source", "source_record_id", "first_name", "last_name", "first_fold",
     "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode", "city",
-    "city_latin", "city_display", "postal_code", "country", "dob", "employer", "time_zone", "seen_at",
+    "city_latin", "city_display", "postal_code", "country", "dob", "employer", "job_title", "time_zone", "seen_at",
     "trust", "customer_id",
 )
 
@@ -91,7 +91,8 @@ def _crm(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "phone_raw": _s(f, "phone"), "street_raw": _s(f, "street_address"),
         "city_display": _s(f, "city"), "postal_code": _s(f, "postal_code"),
         "country_raw": _s(f, "country"), "dob": pd.to_datetime(f.get("date_of_birth", pd.Series(pd.NaT, index=f.index))),
-        "employer_raw": _s(f, "company_name"), "time_zone": _s(f, "time_zone"),
+        "employer_raw": _s(f, "company_name"), "job_title_raw": _s(f, "job_title"),
+        "time_zone": _s(f, "time_zone"),
         "seen_at": _ts(f, "last_modified_date", "create_date"),
         "customer_id": _blank(n),
     }
@@ -114,7 +115,8 @@ def _webinar(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             "phone_raw": _blank(n), "street_raw": _blank(n), "city_display": _blank(n),
             "postal_code": _blank(n), "country_raw": _s(f, "country"),
             "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
-            "employer_raw": _s(f, "organization"), "time_zone": _blank(n),
+            "employer_raw": _s(f, "organization"), "job_title_raw": _s(f, "job_title"),
+            "time_zone": _blank(n),
             "seen_at": _ts(f, "join_time", "registration_time", "webinar_start"),
             "customer_id": _blank(n),
         }
@@ -134,7 +136,7 @@ def _store(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             "city_display": _s(f, "city"), "postal_code": _s(f, "zip"),
             "country_raw": _s(f, "country_code"),
             "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
-            "employer_raw": _blank(n), "time_zone": _blank(n),
+            "employer_raw": _blank(n), "job_title_raw": _blank(n), "time_zone": _blank(n),
             "seen_at": _ts(f, "updated_at", "created_at"),
             "customer_id": _s(f, "customer_id"),
         }
@@ -156,7 +158,7 @@ def _orders(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             "street_raw": _s(f, "billing_street"), "city_display": _s(f, "billing_city"),
             "postal_code": _s(f, "billing_zip"), "country_raw": _s(f, "billing_country"),
             "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
-            "employer_raw": _blank(n), "time_zone": _blank(n),
+            "employer_raw": _blank(n), "job_title_raw": _blank(n), "time_zone": _blank(n),
             "seen_at": _ts(f, "created_at"), "customer_id": _s(f, "customer_id"),
         }
     )
@@ -186,7 +188,7 @@ def _web(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             "phone_raw": _blank(n), "street_raw": _blank(n), "city_display": _blank(n),
             "postal_code": _blank(n), "country_raw": _blank(n),
             "dob": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
-            "employer_raw": _blank(n), "time_zone": _blank(n),
+            "employer_raw": _blank(n), "job_title_raw": _blank(n), "time_zone": _blank(n),
             "seen_at": agg["seen_at"].reset_index(drop=True),
             "customer_id": agg["user_id"].astype("string").reset_index(drop=True),
         }
@@ -319,6 +321,7 @@ def _normalise_records(raw: pd.DataFrame) -> pd.DataFrame:
     out["postal_code"] = raw["postal_code"].str.strip()
     out["dob"] = pd.to_datetime(raw["dob"]).astype("datetime64[us]")
     out["employer"] = normalize_employer(raw["employer_raw"])
+    out["job_title"] = nz.normalize_job_title(raw["job_title_raw"])
     out["time_zone"] = raw["time_zone"].str.strip()
     out["seen_at"] = raw["seen_at"].astype("datetime64[us, UTC]")
     out["trust"] = raw["source"].map(SOURCE_TRUST).astype("int8")

@@ -26,6 +26,8 @@ STREETS = ("Calle Mayor", "Gran Via", "Calle Alcala", "Paseo del Prado", "Calle 
            "Avenida de America", "Calle Toledo", "Calle Princesa", "Calle Goya", "Ronda Sur")
 COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne",
              "Tyrell", "Cyberdyne", "Soylent", "Wonka", "Oscorp", "Monarch", "Aperture")
+TITLES = ("Data Analyst", "Head of Sales", "Nurse", "Teacher", "Software Engineer", "Sr. Accountant", "CFO",
+          "Marketing Manager", "Office Manager", "Consultant", "Designer", "VP, Operations")
 PROVIDERS = ("gmail.com", "yahoo.es", "hotmail.com", "outlook.com")
 TYPO = {"gmail.com": "gmial.com", "hotmail.com": "hotmal.com", "yahoo.es": "yahoo.es",
         "outlook.com": "outlok.com"}
@@ -38,6 +40,7 @@ def _strip(text: str) -> str:
 def population(persons: int = 300, seed: int = 7):
     """(frames, truth): canonical-like rows per extract and the truth records frame."""
     rng = np.random.default_rng(seed)
+    titles = np.random.default_rng(seed + 1).choice(TITLES, size=persons)  # a stream of their own: the rest stays as it was
     people = []
     for i in range(persons):
         household = people[-1] if people and rng.random() < 0.15 else None
@@ -58,6 +61,7 @@ def population(persons: int = 300, seed: int = 7):
             else f"{rng.choice(STREETS)} {rng.integers(1, 120)}",
             "dob": f"{rng.integers(1950, 2003)}-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d}",
             "company": str(rng.choice(COMPANIES)),
+            "title": str(titles[i]),
             "provider": str(rng.choice(PROVIDERS)),
             "phone": f"6{rng.integers(10_000_000, 99_999_999)}",
             "n": rng.integers(1, 999),
@@ -78,7 +82,7 @@ def population(persons: int = 300, seed: int = 7):
                 "phone": p["phone"] if rng.random() < 0.6 else None,
                 "street_address": p["street"], "city": p["city"], "postal_code": p["zip"], "country": "Spain",
                 "date_of_birth": p["dob"] if rng.random() < 0.5 else None, "company_name": p["company"],
-                "last_modified_date": "2026-01-01T00:00:00Z",
+                "job_title": p["title"], "last_modified_date": "2026-01-01T00:00:00Z",
             })
             truth.append(("crm", rid, p["id"]))
         if rng.random() < 0.5:
@@ -86,7 +90,8 @@ def population(persons: int = 300, seed: int = 7):
             email = p["work"]
             rows["webinar_attendees"].append({
                 "webinar_id": wid, "first_name": p["first"], "last_name": p["last"].upper() if rng.random() < 0.2 else p["last"],
-                "email": email, "organization": p["company"] if rng.random() < 0.7 else None, "country": "ES",
+                "email": email, "organization": p["company"] if rng.random() < 0.7 else None, "job_title": p["title"],
+                "country": "ES",
                 "webinar_start": "2025-06-01T10:00:00Z", "attended": bool(rng.random() < 0.6),
             })
             truth.append(("webinar", f"{wid}:{email.strip().lower()}", p["id"]))

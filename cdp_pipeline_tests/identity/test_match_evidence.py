@@ -40,7 +40,7 @@ def _spelt_as_folded(records: pd.DataFrame) -> pd.DataFrame:
 
 def _address_features(rows: list[dict]) -> dict:
     columns = ["first_fold", "first_canon", "last_fold", "email_norm", "email_free", "street", "postcode",
-               "city", "country", "phone", "employer", "dob"]
+               "city", "country", "phone", "employer", "job_title", "dob"]
     records = _spelt_as_folded(pd.DataFrame(rows, columns=columns).astype("string")).assign(
         dob=pd.NaT, email_free=False)
     return RecordFeatures.of(records.assign(dob=pd.to_datetime(records["dob"]))).coded
@@ -172,7 +172,7 @@ def test_an_employer_named_by_a_work_address_is_evidence_the_rarer_the_company_t
 
 def _blocked(rows: list[dict]) -> RecordFeatures:
     columns = ["first_fold", "first_canon", "last_fold", "last_latin", "email_norm", "phone", "street", "postcode",
-               "city", "country", "employer"]
+               "city", "country", "employer", "job_title"]
     records = _spelt_as_folded(pd.DataFrame(rows, columns=columns).astype("string"))
     return RecordFeatures.of(records.assign(dob=pd.Series(pd.NaT, index=records.index, dtype="datetime64[us]")))
 

@@ -18,6 +18,7 @@ from cdp_pipeline.identity.normalize import (
     normalize_emails,
     normalize_phones,
     normalize_postcode,
+    normalize_job_title,
     normalize_street,
     other_readings,
 )
@@ -153,6 +154,14 @@ def test_streets_and_postcodes_compare_equal_across_formats():
     assert normalize_postcode(pd.Series(["sw1a 1aa", "SW1A-1AA"])).tolist() == ["SW1A1AA", "SW1A1AA"]
     assert normalize_postcode(pd.Series(["12345-6789", "D-80331", "1012 AB", "01310-200"])).tolist() == [
         "12345", "80331", "1012AB", "01310200"]  # a ZIP+4 by its ZIP code; Brazil's CEP is whole
+
+
+def test_job_titles_compare_equal_across_short_forms_punctuation_and_word_order():
+    same = pd.Series(["VP, Marketing", "Marketing VP", "Vice President of Marketing", "vice-president  MARKETING"])
+    assert normalize_job_title(same).nunique() == 1
+    assert normalize_job_title(pd.Series(["Sr. Data Analyst", "Senior Data Analyst"])).nunique() == 1
+    assert normalize_job_title(pd.Series(["Head of Sales", "Head of Marketing"])).nunique() == 2
+    assert normalize_job_title(pd.Series([None, "", " , "])).isna().all()
 
 
 def test_a_company_is_named_by_its_domain_without_subdomains_or_public_suffix():

@@ -246,6 +246,25 @@ def test_namesakes_with_nothing_in_common_but_the_name_stay_apart():
     assert person_of(res, "store", "NS1") != person_of(res, "store", "NS2")
 
 
+@pytest.mark.parametrize("organization, her_title, his_title, one_person", [
+    (None, "Chief Actuary", "Chief Actuary", True),  # a title few people hold
+    (None, "Head of Sales", "Head of Sales", False),  # one held across the crowd: not enough alone...
+    ("Acme", "Head of Sales", "Head of Sales", True),  # ...but enough beside the same employer
+    ("Acme", None, None, False),
+    ("Acme", "Chief Actuary", "Nurse", False),  # another job: another person
+])
+def test_a_shared_job_title_is_evidence_weighed_by_how_many_people_hold_it(organization, her_title, his_title,
+                                                                          one_person):
+    res = resolve_with_crowd(
+        webinar_attendees=[webinar("W90", "Ottoline", "Brackenridge", "obrackenridge@brightwave.example",
+                                   organization=organization, job_title=her_title)],
+        crm_contacts=[crm("J1", "Ottoline", "Brackenridge", "ottoline.brackenridge77@gmail.com", country="ES",
+                          company_name=organization, job_title=his_title)],
+    )
+    webinar_person = person_of(res, "webinar", "W90:obrackenridge@brightwave.example")
+    assert (webinar_person == person_of(res, "crm", "J1")) is one_person
+
+
 def test_role_addresses_never_link_different_people():
     res = resolve_with_crowd(webinar_attendees=[
         webinar("W90", "Rosalind", "Achterberg", "info@quillon.example"),
