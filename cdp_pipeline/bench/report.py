@@ -43,7 +43,7 @@ def _identity_misses_section(results: list[dict]) -> list[str]:
              "Every true pair of records in two of our persons, by what the two records hold (the first "
              "that applies; `identity.evaluate.missed_pairs_by_evidence`). Only the last row is evidence "
              "the model could have weighed higher. The first row can never be found: one of its records "
-             "holds no name, address, birth date, employer, email, phone or system key (a browser cookie "
+             "holds no name, address, birth date, employer, job title, email, phone or system key (a browser cookie "
              "that never logged in, identified itself, filled a form or completed an order; "
              "`identity.evaluate.holds_nothing_to_link_by`), so nothing in the extracts ties it to its "
              "person. A guard refused the second on purpose (an identifier held by too many people, a role "

@@ -81,14 +81,14 @@ MISSED_PAIR_EVIDENCE = (
     "same name and more in common",
 )
 # What may agree besides the name: what the probabilistic model weighs.
-CORROBORATING_FIELDS = ("dob", "street", "postcode", "city", "employer")
+CORROBORATING_FIELDS = ("dob", "street", "postcode", "city", "employer", "job_title")
 # Everything of a record that another record could share.
 LINKABLE_FIELDS = ("first_canon", "last_fold", "email_norm", "phone", *CORROBORATING_FIELDS, "customer_id")
 
 
 def holds_nothing_to_link_by(records: pd.DataFrame, record_emails: pd.DataFrame,
                              system_keys: pd.DataFrame) -> np.ndarray:
-    """Records with no name, address, birth date, employer, email, phone or system key.
+    """Records with no name, address, birth date, employer, job title, email, phone or system key.
 
     A browser cookie that never logged in, identified itself, filled a form or completed an
     order is such a record: it belongs to its person, but nothing in any extract says so, and

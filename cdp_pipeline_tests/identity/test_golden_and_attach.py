@@ -199,17 +199,17 @@ def test_perfect_clustering_scores_one():
 
 def test_missed_true_pairs_are_told_apart_by_what_their_two_records_hold():
     people = pd.DataFrame([
-        # key, first, last, email, phone, city
-        ("a", "john", "smith", "js@acme.example", "+34600000001", "london"),
-        ("b", "john", "smith", None, None, "london"),  # with a: same name and city
-        ("c", None, None, None, None, None),  # a cookie never identified: nothing at all
-        ("d", "john", "smith", None, None, "paris"),  # with a, b: the name alone
-        ("e", "jane", "smith", None, "+34600000001", None),  # with a: a shared phone a guard refused
-        ("f", "john", "smyth", None, None, None),
-        ("i", None, None, "form@elsewhere.example", None, None),  # a cookie known by an address only
-        ("g", "mary", "jones", None, None, None),  # g and h: found, not counted
-        ("h", "mary", "jones", None, None, None),
-    ], columns=["source_record_id", "first_canon", "last_fold", "email_norm", "phone", "city"]).assign(
+        # key, first, last, email, phone, city, job title
+        ("a", "john", "smith", "js@acme.example", "+34600000001", "london", "actuary"),
+        ("b", "john", "smith", None, None, None, "actuary"),  # with a: same name and job title
+        ("c", None, None, None, None, None, None),  # a cookie never identified: nothing at all
+        ("d", "john", "smith", None, None, "paris", "nurse"),  # with a, b: the name alone
+        ("e", "jane", "smith", None, "+34600000001", None, None),  # with a: a shared phone a guard refused
+        ("f", "john", "smyth", None, None, None, None),
+        ("i", None, None, "form@elsewhere.example", None, None, None),  # a cookie known by an address only
+        ("g", "mary", "jones", None, None, None, None),  # g and h: found, not counted
+        ("h", "mary", "jones", None, None, None, None),
+    ], columns=["source_record_id", "first_canon", "last_fold", "email_norm", "phone", "city", "job_title"]).assign(
         source="crm", dob=pd.NaT, street=None, postcode=None, employer=None)
     truth = people[["source", "source_record_id"]].assign(true_person_id=["T1"] * 7 + ["T2"] * 2)
     predicted = people[["source", "source_record_id"]].assign(person_id=list("ABCDEFIGG"))
