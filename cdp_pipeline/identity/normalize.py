@@ -424,11 +424,10 @@ def normalize_job_title(titles: pd.Series) -> pd.Series:
     'Marketing VP' and 'Vice President of Marketing' are one title."""
 
     def norm(unique: pd.Series) -> pd.Series:
-        words = fold_text(unique).str.split(" ")
-        key = words.map(lambda ws: " ".join(sorted(
-            word for w in ws for word in JOB_TITLE_ABBREVIATIONS.get(w, w).split(" ") if word not in JOB_TITLE_FILLERS
-        )), na_action="ignore").astype("string")
-        return key.mask(key == "")
+        words = fold_text(unique).str.split(" ").explode()  # one row per word, indexed by its title
+        words = words.replace(JOB_TITLE_ABBREVIATIONS).str.split(" ").explode()
+        words = words[words.notna() & ~words.isin(JOB_TITLE_FILLERS)].sort_values(kind="stable")
+        return words.groupby(level=0).agg(" ".join).astype("string").reindex(unique.index)
 
     return on_unique(titles, norm)
 

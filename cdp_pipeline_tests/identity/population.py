@@ -40,7 +40,8 @@ def _strip(text: str) -> str:
 def population(persons: int = 300, seed: int = 7):
     """(frames, truth): canonical-like rows per extract and the truth records frame."""
     rng = np.random.default_rng(seed)
-    titles = np.random.default_rng(seed + 1).choice(TITLES, size=persons)  # a stream of their own: the rest stays as it was
+    # Job titles from a random stream of their own, so the rest of the crowd is drawn as before.
+    titles = np.random.default_rng(seed + 1).choice(TITLES, size=persons)
     people = []
     for i in range(persons):
         household = people[-1] if people and rng.random() < 0.15 else None
