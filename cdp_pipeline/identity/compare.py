@@ -97,7 +97,7 @@ def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
         "local_has_number": records["local_number"].notna().to_numpy(bool),
         "email_free": records["email_free"].to_numpy(bool),
         "email_company": Coded.of(records["email_domain"].where(~records["email_free"])),
-        "local_without_digits": Coded.of(records["email_local"].str.replace(r"\d+", "", regex=True).replace("", None)),
+        "local_without_digits": Coded.of(records["email_local"].str.replace(r"[0-9]+", "", regex=True).replace("", None)),
         "company_label": Coded.of(records["company_label"]),
         "surname_key": Coded.of(records["surname_key"]),
     }

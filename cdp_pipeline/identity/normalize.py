@@ -42,7 +42,7 @@ MAX_DOMAIN_EDITS = 1
 _EMAIL_RE = re.compile(r"^[^@\s]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$")
 _LOCAL_RE = re.compile(r"^[\w.!#$%&'*+/=?^`{|}~-]+$")
 _SPACES_RE = re.compile(r"\s+")
-_NON_ALNUM_RE = re.compile(r"[^a-z0-9 ]+")
+_NON_ALNUM = r"[^a-z0-9 ]+"
 
 
 def _read_data(name: str) -> str:
@@ -97,13 +97,18 @@ def on_unique(values: pd.Series, func):
     return taken
 
 
-def _nfkc_lower(values: pd.Series) -> pd.Series:
+def _is_ascii(text: pd.Series) -> np.ndarray:
+    """Per value, whether it is plain ASCII (missing values count as ASCII: nothing to convert)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    return pc.string_is_ascii(pa.array(text)).fill_null(True).to_numpy(zero_copy_only=False)
+
+
+def _nfkc_lower(values: pd.Series) -> pd.Series:
     text = values.astype("string")
     # ASCII text is its own NFKC form: only the rest goes through Python, one value at a time.
-    other = ~pc.string_is_ascii(pa.array(text)).fill_null(True).to_numpy(zero_copy_only=False)
+    other = ~_is_ascii(text)
     if other.any():
         text = text.copy()
         text[other] = [unicodedata.normalize("NFKC", s) for s in text[other]]
@@ -222,9 +227,15 @@ def fold_text(values: pd.Series) -> pd.Series:
     from unidecode import unidecode
 
     def fold(unique: pd.Series) -> pd.Series:
-        ascii_text = unique.map(unidecode, na_action="ignore").astype("string").str.lower()
-        cleaned = ascii_text.str.replace(_NON_ALNUM_RE, " ", regex=True)
-        cleaned = cleaned.str.replace(_SPACES_RE, " ", regex=True).str.strip()
+        text = unique.astype("string")
+        # ASCII text is its own transliteration: only the rest goes through Python, one value at a time.
+        other = ~_is_ascii(text)
+        if other.any():
+            text = text.copy()
+            text[other] = [unidecode(s) for s in text[other]]
+        # Patterns as text, not compiled, so Arrow runs them on this ASCII text, not Python's re.
+        cleaned = text.str.lower().str.replace(_NON_ALNUM, " ", regex=True)
+        cleaned = cleaned.str.replace(" +", " ", regex=True).str.strip()  # only spaces are left
         return cleaned.mask(cleaned == "")
 
     return on_unique(values, fold)
@@ -299,7 +310,11 @@ def country_code(countries: pd.Series) -> pd.Series:
 
 def _phone_digits(numbers: pd.Series) -> pd.Series:
     """Typed number -> '+digits' or 'digits': separators, '(0)' and an extension dropped, 00 -> +."""
-    text = numbers.astype("string").str.strip().str.replace(r"(?i)\s*(ext\.?|x|#)\s*\d+$", "", regex=True)
+    text = numbers.astype("string").str.strip()
+    # The extension pattern needs Python's re (Unicode spaces and digits): only numbers that
+    # could hold one go through it.
+    extended = text.str.contains("[xX#]", regex=True).fillna(False)
+    text = text.where(~extended, text[extended].str.replace(r"(?i)\s*(ext\.?|x|#)\s*\d+$", "", regex=True))
     text = text.str.replace("(0)", "", regex=False)
     plus = text.str.startswith("+") | text.str.startswith("00")
     digits = text.str.replace(r"\D", "", regex=True).str.replace(r"^00", "", regex=True)
@@ -401,7 +416,7 @@ def normalize_street(streets: pd.Series) -> pd.Series:
         text = fold_text(unique).str.replace(_COMPOUND_STREET_RE, r"\1 st", regex=True)
         for word, short in STREET_ABBREVIATIONS.items():
             text = text.str.replace(rf"\b{word}\b", short, regex=True)
-        text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+        text = text.str.replace(" +", " ", regex=True).str.strip()
         return text.mask(text == "")
 
     return on_unique(streets, norm)

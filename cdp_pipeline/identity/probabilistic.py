@@ -70,7 +70,7 @@ def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     out["surname_key"] = nz.without_spaces(out["last_latin"])
     out["name_written"], out["name_reversed"] = names_both_ways(out["first_fold"], out["last_fold"])
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
-    out["local_number"] = out["email_local"].str.replace(r"\D", "", regex=True).replace("", None)
+    out["local_number"] = out["email_local"].str.replace(r"[^0-9]", "", regex=True).replace("", None)
     labels = nz.company_label(out["email_domain"])
     out["email_free"] = nz.is_free_provider(out["email_domain"], labels)
     out["company_label"] = labels.where(~out["email_free"])

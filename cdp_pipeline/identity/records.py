@@ -334,10 +334,13 @@ _COMPANY_SUFFIXES = r"\b(inc|llc|ltd|limited|gmbh|ag|sa|sl|srl|spa|bv|nv|plc|co|
 
 def normalize_employer(names: pd.Series) -> pd.Series:
     """Company name folded without legal suffixes: 'Acme, Inc.' == 'ACME'."""
-    folded = nz.fold_text(names)
-    stripped = folded.str.replace(_COMPANY_SUFFIXES, " ", regex=True).str.replace(r"\s+", " ", regex=True)
-    stripped = stripped.str.strip()
-    return stripped.mask(stripped == "")
+    def strip_suffixes(unique: pd.Series) -> pd.Series:
+        folded = nz.fold_text(unique)  # lower-case letters, digits and single spaces
+        stripped = folded.str.replace(_COMPANY_SUFFIXES, " ", regex=True).str.replace(" +", " ", regex=True)
+        stripped = stripped.str.strip()
+        return stripped.mask(stripped == "")
+
+    return nz.on_unique(names, strip_suffixes)
 
 
 def _primary_email(emails: pd.DataFrame, n: int) -> pd.Series:

@@ -86,6 +86,12 @@ def test_phones_become_e164_using_the_records_country_code_or_name():
         "+34612345678", "+34612345678", "+34612345678", "+15550100199", "+442079460958"]
 
 
+def test_a_phones_extension_is_dropped_however_it_is_written():
+    numbers = pd.Series(["+1 202 555 0143 ext. 12", "+1 202 555 0143 x12", "+1 202 555 0143 #12",
+                         "+1\u00a0202 555 0143\u00a0EXT\u00a0١٢", "+1 202 555 0143"])
+    assert normalize_phones(numbers, pd.Series(["US"] * 5)).tolist() == ["+12025550143"] * 5
+
+
 def test_unparseable_phones_are_missing_not_guessed():
     out = normalize_phones(pd.Series(["abc", "12", None]), pd.Series(["ES", "ES", "ES"]))
     assert out.isna().all()
@@ -117,8 +123,9 @@ def test_country_codes_from_codes_and_names_in_several_languages():
 
 
 def test_names_fold_accents_non_latin_scripts_case_and_punctuation():
-    out = fold_name(pd.Series(["José Núñez", "Μαρία", "O'Brien-Smith", "ZOË"]))
-    assert out.tolist() == ["jose nunez", "maria", "o brien smith", "zoe"]
+    out = fold_name(pd.Series(["José Núñez", "Μαρία", "O'Brien-Smith", "ZOË", "  Anne\tMarie ", None, "--"]))
+    assert out.tolist()[:5] == ["jose nunez", "maria", "o brien smith", "zoe", "anne marie"]
+    assert out.iloc[5:].isna().all()
 
 
 def test_nicknames_map_to_one_canonical_first_name():
