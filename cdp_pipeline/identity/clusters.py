@@ -39,8 +39,8 @@ def generation_of(person_ids: pd.Series) -> pd.Series:
 
 
 def new_person_ids(smallest_keys: pd.Series, generation: int) -> pd.Series:
-    digests = smallest_keys.map(lambda k: hashlib.sha1(str(k).encode("utf-8")).hexdigest()[:12])
-    return ("p" + f"{generation:04d}" + "-" + digests).astype("string")
+    digests = [hashlib.sha1(key.encode("utf-8")).hexdigest()[:12] for key in smallest_keys.astype(str)]
+    return ("p" + f"{generation:04d}" + "-" + pd.Series(digests, index=smallest_keys.index, dtype="string"))
 
 
 def assign_person_ids(record_keys: pd.Series, labels: np.ndarray,

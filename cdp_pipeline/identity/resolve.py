@@ -74,6 +74,7 @@ class IdentityResolution:
 
 
 IDENTIFIER_KINDS = ("email", "phone", *SYSTEM_KEYS)
+RULE_RANK_OF_KIND = np.array([RULE_ORDER.index(kind) for kind in IDENTIFIER_KINDS])
 
 
 def identifier_table(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataFrame) -> pd.DataFrame:
@@ -109,11 +110,11 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     of identifiers and names: grouping hundreds of thousands of strings is the slow part.
     """
     rec = identifiers["rec"].to_numpy()
-    kind = identifiers["kind"].to_numpy()
+    kind = identifiers["kind"].cat.codes.to_numpy()
     ident = identifiers["ident"].to_numpy()
     n_ident = int(ident.max()) + 1 if len(ident) else 0
     system = np.zeros(n_ident, dtype=bool)
-    system[ident] = np.isin(kind, SYSTEM_KEYS)
+    system[ident] = np.isin(kind, [IDENTIFIER_KINDS.index(key) for key in SYSTEM_KEYS])
     canon_of_record, canon_values = pd.factorize(records["first_canon"])
     fold_of_record, fold_values = pd.factorize(records["first_fold"], sort=True)  # code order = text order
     name_of_record, _ = pd.factorize(records["first_canon"].fillna("") + "|" + records["last_latin"].fillna(""))
@@ -155,11 +156,15 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     _, member_of = np.unique(ident.astype(np.int64) * (len(canon_values) + 1) + subgroup + 1, return_inverse=True)
     anchor = np.full(member_of.max() + 1 if len(member_of) else 0, np.iinfo(np.int64).max)
     np.minimum.at(anchor, member_of, rec)
-    links = pd.DataFrame({"a": anchor[member_of], "b": rec, "rule": kind})
-    links["order"] = links["rule"].map({r: i for i, r in enumerate(RULE_ORDER)})
-    links = links[links["a"] != links["b"]].sort_values("order", kind="stable").drop_duplicates(["a", "b"])
-    links = links.drop(columns="order")
-    return links.reset_index(drop=True), int(guarded.sum())
+    a, b, rank = anchor[member_of], rec, RULE_RANK_OF_KIND[kind]
+    # Each pair once, by its strongest rule (``RULE_ORDER``); rows in rule order, as found within a rule.
+    by_rank = np.flatnonzero(a != b)
+    by_rank = by_rank[np.argsort(rank[by_rank], kind="stable")]
+    _, first = np.unique(a[by_rank].astype(np.int64) * (int(rec.max()) + 1) + b[by_rank], return_index=True)
+    rows = by_rank[np.sort(first)]
+    links = pd.DataFrame({"a": a[rows], "b": b[rows],
+                          "rule": pd.Categorical.from_codes(rank[rows], categories=list(RULE_ORDER))})
+    return links, int(guarded.sum())
 
 
 def _swaps_a_holders_name(records: pd.DataFrame, rec: np.ndarray, ident: np.ndarray, check: np.ndarray) -> np.ndarray:
