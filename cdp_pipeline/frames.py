@@ -44,6 +44,14 @@ def extract(values: pd.Series, pattern: str) -> pd.Series:
     return pd.Series(group.array, index=values.index)
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` (sorted distinct values) by sorting. Asked for the values alone,
+    numpy 2's ``np.unique`` hashes them: 9 s for 7 million distinct integers, against 0.12 s
+    sorted (a million persons' identifiers)."""
+    ordered = np.sort(np.asarray(values).ravel())
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 def release_unused_memory() -> None:
     """Hands memory that dropped frames freed back to the system.
 

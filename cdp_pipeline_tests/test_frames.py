@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import extract, isin, lookup
+from cdp_pipeline.frames import distinct, extract, isin, lookup
 
 
 def test_isin_answers_as_pandas_does_with_missing_values_on_either_side():
@@ -56,6 +56,12 @@ def _arrow_pool_of_a_fresh_process(**environment: str) -> str:
     program = "import cdp_pipeline, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
     done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
     return done.stdout.strip()
+
+
+def test_distinct_gives_what_numpy_unique_gives():
+    values = np.array([7, -3, 7, 0, 2**40, -3, 0], dtype=np.int64)
+    assert distinct(values).tolist() == np.unique(values).tolist() == [-3, 0, 7, 2**40]
+    assert distinct(np.zeros(0, dtype=np.int64)).tolist() == []
 
 
 def test_the_pipeline_allocates_arrow_memory_from_jemalloc_which_hands_freed_memory_back():

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.dtypes import StringDType
 
+from cdp_pipeline.frames import distinct
 from cdp_pipeline.identity.normalize import (
     ROLE_LOCAL_PARTS,
     canonical_first_name,
@@ -421,12 +422,12 @@ def employer_names_domain(f, a, b) -> np.ndarray:
     check = np.flatnonzero((ea >= 0) & (lb >= 0))
     if not len(check):
         return out
-    involved = np.unique(ea[check])
+    involved = distinct(ea[check])
     prefixes = _word_prefixes(employer.values[involved])
     prefixes = prefixes[prefixes["prefix"].str.len() >= MIN_COMPANY_LABEL]
     spelt = pd.Index(label.values).get_indexer(prefixes["prefix"].to_numpy(dtype=object))
     width = np.int64(len(label.values))
-    named = np.unique(involved[prefixes["row"].to_numpy()[spelt >= 0]] * width + spelt[spelt >= 0])
+    named = distinct(involved[prefixes["row"].to_numpy()[spelt >= 0]] * width + spelt[spelt >= 0])
     if not len(named):
         return out
     keys = ea[check] * width + lb[check]

@@ -32,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import isin, release_unused_memory
+from cdp_pipeline.frames import distinct, isin, release_unused_memory
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
 from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible, names_both_ways
@@ -123,9 +123,9 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     # An identifier held by more than ``max_persons`` distinct names is shared: it links nobody.
     named = canon >= 0
     names = np.int64(name_of_record.max() + 1)
-    held = np.unique(ident[named].astype(np.int64) * names + name_of_record[rec][named])
-    distinct = np.bincount(held // names, minlength=n_ident)
-    guarded = (distinct > max_persons) & ~system
+    held = distinct(ident[named].astype(np.int64) * names + name_of_record[rec][named])
+    holders = np.bincount(held // names, minlength=n_ident)
+    guarded = (holders > max_persons) & ~system
     kept = ~guarded[ident]
     rec, kind, ident, canon, fold = rec[kept], kind[kept], ident[kept], canon[kept], fold[kept]
 
@@ -276,7 +276,7 @@ def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashe
     unique = pd.Series(both, dtype="string")
     erased = unique[hash_email(unique).isin(hashes).to_numpy()]
     hit = isin(emails["email_norm"], erased) | isin(emails["email_typed"], erased)
-    return np.unique(labels[emails["rec"].to_numpy()[hit]])
+    return distinct(labels[emails["rec"].to_numpy()[hit]])
 
 
 def _kept_records(built: IdentityRecords, keep: np.ndarray) -> IdentityRecords:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
-from cdp_pipeline.frames import extract
+from cdp_pipeline.frames import distinct, extract
 from cdp_pipeline.models.human_engagement import (
     CLICK,
     DELIVERED,
@@ -309,7 +309,7 @@ class _Aggregator:
     def distinct(self, person: np.ndarray, items: np.ndarray) -> np.ndarray:
         keep = items >= 0
         width = int(items.max(initial=0)) + 1
-        pairs = np.unique(person[keep].astype(np.int64) * width + items[keep])
+        pairs = distinct(person[keep].astype(np.int64) * width + items[keep])
         return self.count(pairs // width)
 
 
@@ -474,6 +474,6 @@ def engagement_labels(
     inside = encoded.time_us[upto] >= start
     sent = inside & np.isin(kind, (SENT, DELIVERED))
     human = inside & np.isin(kind, (OPEN, CLICK)) & ~machine
-    population = np.unique(person[sent])
+    population = distinct(person[sent])
     responded = np.bincount(person[human], minlength=len(data.persons)) > 0
     return pd.Series(responded[population], index=data.persons[population], name="label")

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
+from cdp_pipeline.frames import distinct
 
 HUMAN_RESPONSE_TYPES = ("OPEN", "CLICK")
 
@@ -198,7 +199,7 @@ def machine_reason_codes(
         in_burst = is_click & ((t - first_click[email]) <= rules.burst_seconds * 1e6)
     counted = in_burst & (link >= 0)
     width = int(link.max(initial=0)) + 1
-    pairs = np.unique(email[counted] * width + link[counted])
+    pairs = distinct(email[counted] * width + link[counted])
     burst_links = np.bincount(pairs // width, minlength=n_emails)
     link_burst = in_burst & (burst_links[email] >= 2)
 
