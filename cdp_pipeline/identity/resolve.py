@@ -26,6 +26,7 @@ Order of work, and why:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -324,9 +325,14 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     comparison features once, and person ids and tables are made once, from the second pass.
     """
     previous = _previous_records(previous_identity_map)
-    features = fs.RecordFeatures.of(built.records) if settings.probabilistic else None
     identifiers = identifier_table(*built)
-    clustered = _link_and_cluster(built.records, built.emails, identifiers, settings, features)
+    # Deterministic links need no comparison features: the second core finds them meanwhile.
+    with ThreadPoolExecutor(1) as beside:
+        linked = beside.submit(deterministic_links, built.records, identifiers, settings.max_persons_per_identifier)
+        features = fs.RecordFeatures.of(built.records) if settings.probabilistic else None
+        deterministic = linked.result()
+        del linked
+    clustered = _link_and_cluster(built.records, built.emails, identifiers, settings, features, deterministic)
     erased = erased_clusters(built.emails, clustered.labels, erased_email_hashes)
     clustered.diagnostics["erased_persons"] = int(len(erased))
     if not len(erased):
@@ -338,7 +344,7 @@ def resolve_with_erasures(built: IdentityRecords, previous_identity_map: pd.Data
     kept = _kept_records(built, keep)
     kept_features = features.subset(keep) if features is not None else None
     identifiers = _kept_rows(identifiers, keep)
-    del built, features, clustered  # the first pass's records, features and links: the second needs the room
+    del built, features, deterministic, clustered  # the first pass's records, features and links: room for the second
     release_unused_memory()
     again = _link_and_cluster(kept.records, kept.emails, identifiers, settings, kept_features)
     again.diagnostics["erased_persons"] = int(len(erased))
@@ -383,11 +389,13 @@ class _Clustered:
 
 
 def _link_and_cluster(records: pd.DataFrame, emails: pd.DataFrame, identifiers: pd.DataFrame,
-                      settings: ResolutionSettings, features: fs.RecordFeatures | None) -> _Clustered:
+                      settings: ResolutionSettings, features: fs.RecordFeatures | None,
+                      deterministic: tuple[pd.DataFrame, int] | None = None) -> _Clustered:
     """Built records and their ``identifier_table`` -> links and clusters. ``features``: the
-    records' comparison features (needed when ``settings.probabilistic``)."""
+    records' comparison features (needed when ``settings.probabilistic``); ``deterministic``:
+    ``deterministic_links`` of these records, if already found."""
     n = len(records)
-    det, shared = deterministic_links(records, identifiers, settings.max_persons_per_identifier)
+    det, shared = deterministic or deterministic_links(records, identifiers, settings.max_persons_per_identifier)
     det = det.assign(weight=det["rule"].map(RULE_CONFIDENCE).astype(float))
     diagnostics: dict = {"records": n, "shared_identifiers_rejected": int(shared),
                          "role_addresses": int(emails.loc[emails["email_role"], "email_norm"].nunique())}
