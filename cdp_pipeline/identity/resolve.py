@@ -110,6 +110,9 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     Returns the links and the number of identifiers rejected as shared. Works on integer codes
     of identifiers and names: grouping hundreds of thousands of strings is the slow part.
     """
+    if identifiers.empty:  # nothing shared: every record stands alone
+        return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64),
+                             "rule": pd.Categorical([], categories=list(RULE_ORDER))}), 0
     rec = identifiers["rec"].to_numpy()
     kind = identifiers["kind"].cat.codes.to_numpy()
     ident = identifiers["ident"].to_numpy()
@@ -161,7 +164,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
     # Each pair once, by its strongest rule (``RULE_ORDER``); rows in rule order, as found within a rule.
     by_rank = np.flatnonzero(a != b)
     by_rank = by_rank[np.argsort(rank[by_rank], kind="stable")]
-    _, first = np.unique(a[by_rank].astype(np.int64) * (int(rec.max()) + 1) + b[by_rank], return_index=True)
+    _, first = np.unique(a[by_rank].astype(np.int64) * np.int64(len(records)) + b[by_rank], return_index=True)
     rows = by_rank[np.sort(first)]
     links = pd.DataFrame({"a": a[rows], "b": b[rows],
                           "rule": pd.Categorical.from_codes(rank[rows], categories=list(RULE_ORDER))})

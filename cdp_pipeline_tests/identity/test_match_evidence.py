@@ -249,3 +249,11 @@ def test_a_pair_is_accepted_from_its_bayes_factor_exactly_where_its_match_probab
         assert below < 0.99 < above
         assert at == pytest.approx(0.99)
 
+
+
+def test_records_holding_no_identifier_have_no_deterministic_links():
+    records, emails, system_keys = build_records(with_crowd())
+    identifiers = identifier_table(records.assign(phone=pd.NA), emails.iloc[:0], system_keys.iloc[:0])
+    links, shared = deterministic_links(records, identifiers, ResolutionSettings().max_persons_per_identifier)
+    assert identifiers.empty and links.empty and shared == 0
+    assert list(links.columns) == ["a", "b", "rule"]
