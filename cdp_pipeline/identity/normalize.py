@@ -97,21 +97,22 @@ def on_unique(values: pd.Series, func):
     return taken
 
 
-def _is_ascii(text: pd.Series) -> np.ndarray:
-    """Per value, whether it is plain ASCII (missing values count as ASCII: nothing to convert)."""
+def _non_ascii_converted(values: pd.Series, convert) -> pd.Series:
+    """``convert`` applied to the values that are not plain ASCII, the rest kept: ASCII text is
+    its own NFKC form and transliteration, so only the few others go through Python, one at a time."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.string_is_ascii(pa.array(text)).fill_null(True).to_numpy(zero_copy_only=False)
+    text = values.astype("string")
+    other = ~pc.string_is_ascii(pa.array(text)).fill_null(True).to_numpy(zero_copy_only=False)
+    if other.any():
+        text = text.copy()
+        text[other] = [convert(s) for s in text[other]]
+    return text
 
 
 def _nfkc_lower(values: pd.Series) -> pd.Series:
-    text = values.astype("string")
-    # ASCII text is its own NFKC form: only the rest goes through Python, one value at a time.
-    other = ~_is_ascii(text)
-    if other.any():
-        text = text.copy()
-        text[other] = [unicodedata.normalize("NFKC", s) for s in text[other]]
+    text = _non_ascii_converted(values, lambda s: unicodedata.normalize("NFKC", s))
     return text.str.lower().str.replace(_SPACES_RE, "", regex=True)
 
 
@@ -227,12 +228,7 @@ def fold_text(values: pd.Series) -> pd.Series:
     from unidecode import unidecode
 
     def fold(unique: pd.Series) -> pd.Series:
-        text = unique.astype("string")
-        # ASCII text is its own transliteration: only the rest goes through Python, one value at a time.
-        other = ~_is_ascii(text)
-        if other.any():
-            text = text.copy()
-            text[other] = [unidecode(s) for s in text[other]]
+        text = _non_ascii_converted(unique, unidecode)
         # Patterns as text, not compiled, so Arrow runs them on this ASCII text, not Python's re.
         cleaned = text.str.lower().str.replace(_NON_ALNUM, " ", regex=True)
         cleaned = cleaned.str.replace(" +", " ", regex=True).str.strip()  # only spaces are left
