@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -48,8 +49,33 @@ def distinct(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` (sorted distinct values) by sorting. Asked for the values alone,
     numpy 2's ``np.unique`` hashes them: 9 s for 7 million distinct integers, against 0.12 s
     sorted (a million persons' identifiers)."""
-    ordered = np.sort(np.asarray(values).ravel())
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+    return distinct_in_place(np.array(values).ravel())
+
+
+PARALLEL_SORT_VALUES = 1_000_000  # below this, a second thread costs more than it saves
+SORT_THREADS = 2
+
+
+def distinct_in_place(values: np.ndarray) -> np.ndarray:
+    """``distinct`` of a flat array it may reorder: a large one is sorted half per thread
+    (numpy releases the GIL), then the two sorted runs are merged (numpy's stable sort finds
+    them), about half the time of one sort for the 60 million blocked pairs of 1M persons."""
+    if len(values) >= PARALLEL_SORT_VALUES:
+        with ThreadPoolExecutor(SORT_THREADS) as pool:
+            list(pool.map(np.ndarray.sort, np.array_split(values, SORT_THREADS)))
+        values.sort(kind="stable")
+    else:
+        values.sort()
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values, each value's position among them), by hashing: for work done once per
+    distinct value and gathered back, where their order does not matter. ``np.unique`` with
+    ``return_inverse`` sorts: 0.5 s against 0.03 s for 3.5 million pairs of names of a few
+    thousand distinct pairs."""
+    inverse, uniques = pd.factorize(np.asarray(values))
+    return uniques, inverse
 
 
 def release_unused_memory() -> None:

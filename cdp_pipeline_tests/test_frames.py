@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import distinct, extract, isin, lookup
+from cdp_pipeline.frames import PARALLEL_SORT_VALUES, distinct, distinct_in_place, extract, factorized, isin, lookup
 
 
 def test_isin_answers_as_pandas_does_with_missing_values_on_either_side():
@@ -62,6 +62,21 @@ def test_distinct_gives_what_numpy_unique_gives():
     values = np.array([7, -3, 7, 0, 2**40, -3, 0], dtype=np.int64)
     assert distinct(values).tolist() == np.unique(values).tolist() == [-3, 0, 7, 2**40]
     assert distinct(np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def test_distinct_of_an_array_large_enough_to_sort_in_halves_is_still_sorted_and_whole():
+    values = np.random.default_rng(3).integers(-10**12, 10**12, PARALLEL_SORT_VALUES + 11)
+    values[::5] = values[1]  # repeats, within and across the halves
+    expected = np.unique(values)
+    assert np.array_equal(distinct(values), expected)
+    assert np.array_equal(distinct_in_place(values), expected)
+
+
+def test_factorized_gives_each_value_its_distinct_value_back():
+    values = np.array([2**40, 5, -1, 5, 2**40, 7], dtype=np.int64)
+    uniques, inverse = factorized(values)
+    assert sorted(uniques.tolist()) == np.unique(values).tolist()
+    assert uniques[inverse].tolist() == values.tolist()
 
 
 def test_the_pipeline_allocates_arrow_memory_from_jemalloc_which_hands_freed_memory_back():

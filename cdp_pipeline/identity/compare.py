@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from numpy.dtypes import StringDType
 
-from cdp_pipeline.frames import distinct
+from cdp_pipeline.frames import distinct, factorized
 from cdp_pipeline.identity.normalize import (
     ROLE_LOCAL_PARTS,
     canonical_first_name,
@@ -50,6 +51,12 @@ class Coded:
     def of(cls, column: pd.Series) -> "Coded":
         codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
         return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object).astype(str))
+
+    @cached_property
+    def texts(self) -> np.ndarray:
+        """``values`` as Python strings, made once: rapidfuzz reads those, and turning the
+        fixed-width values of a million candidate pairs into strings cost more than scoring them."""
+        return self.values.astype(object)
 
     def held(self) -> np.ndarray:
         """Records per distinct value (indexed by code); 0 for a value no record coded here holds."""
@@ -219,8 +226,8 @@ def similarity(c: Coded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     todo = (ca >= 0) & (cb >= 0) & (ca != cb)
     if todo.any():
         width = np.int64(len(c.values) + 1)
-        keys, inverse = np.unique(ca[todo] * width + cb[todo], return_inverse=True)
-        scores = process.cpdist(c.values[keys // width].tolist(), c.values[keys % width].tolist(),
+        keys, inverse = factorized(ca[todo] * width + cb[todo])
+        scores = process.cpdist(c.texts[keys // width].tolist(), c.texts[keys % width].tolist(),
                                 scorer=distance.JaroWinkler.normalized_similarity, workers=-1)
         out[todo] = np.asarray(scores, dtype=np.float64)[inverse]
     return out
@@ -262,7 +269,7 @@ def first_name_typos(c: Coded, a: np.ndarray, b: np.ndarray, held: np.ndarray | 
     todo = (ca >= 0) & (cb >= 0) & (ca != cb)
     if todo.any():
         width = np.int64(len(c.values) + 1)
-        keys, inverse = np.unique(ca[todo] * width + cb[todo], return_inverse=True)
+        keys, inverse = factorized(ca[todo] * width + cb[todo])
         left, right = keys // width, keys % width
         out[todo] = _is_typo(c.values[left], c.values[right], held[left], held[right])[inverse]
     return out
@@ -282,7 +289,7 @@ def may_stand_for(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     width = np.int64(len(canon.values) + 1)
 
     def reads(short: np.ndarray, usual: np.ndarray) -> np.ndarray:
-        keys, inverse = np.unique(short.astype(np.int64) * width + usual, return_inverse=True)
+        keys, inverse = factorized(short.astype(np.int64) * width + usual)
         text = np.char.add(np.char.add(first.values[keys // width], "|"), canon.values[keys % width])
         return np.isin(text, list(readings))[inverse]
 

@@ -29,8 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cdp_pipeline.frames import distinct_in_place
 from cdp_pipeline.identity import normalize as nz
 from cdp_pipeline.identity.compare import (
+    CHUNK_THREADS,
     COMPARISONS,
     MAX_LEVEL,
     NULL,
@@ -203,13 +205,12 @@ def candidate_pairs(features: RecordFeatures, window: int, group: np.ndarray | N
     linked already, and at a million persons they are most of the blocked pairs.
     """
     n = np.int64(len(features))
-    found = []  # each pair as one number, a * n + b: half the memory of two columns
-    for codes in features.blocks.values():
+
+    def pairs_in(codes: np.ndarray) -> np.ndarray:  # each pair as one number, a * n + b: half the memory of two columns
         present = np.flatnonzero(codes >= 0)
-        if len(present) < 2:
-            continue
         order = np.lexsort((features.email_order[present], codes[present]))
         idx, k = present[order], codes[present][order]
+        found = []
         for step in range(1, window + 1):
             same = k[:-step] == k[step:]
             if not same.any():
@@ -219,10 +220,13 @@ def candidate_pairs(features: RecordFeatures, window: int, group: np.ndarray | N
                 across = group[a] != group[b]
                 a, b = a[across], b[across]
             found.append(np.minimum(a, b) * n + np.maximum(a, b))
+        return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+    with ThreadPoolExecutor(CHUNK_THREADS) as pool:  # numpy's sorting and gathering release the GIL
+        found = list(pool.map(pairs_in, features.blocks.values()))
     code = np.concatenate(found) if found else np.zeros(0, np.int64)
     del found
-    code.sort()  # in place: np.unique would sort a copy
-    code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code
+    code = distinct_in_place(code)
     position = np.int32 if n <= np.iinfo(np.int32).max else np.int64  # tens of millions of pairs: half the bytes
     return pd.DataFrame({"a": (code // n).astype(position), "b": (code % n).astype(position)})
 
@@ -273,8 +277,10 @@ class ValueFrequencies:
     def of_pairs(self, key: str, a: np.ndarray, b: np.ndarray, agree: np.ndarray) -> np.ndarray:
         """Per pair, the share of the value it agrees on (NaN where it doesn't). Where the sides
         hold different values (an employer and a domain), the commoner counts."""
-        freq = self.per_record[key]
-        return np.where(agree, np.fmax(freq[a], freq[b]), np.nan)
+        freq, out = self.per_record[key], np.full(len(a), np.nan)
+        rows = np.flatnonzero(agree)  # most pairs agree on few values: gather those alone
+        out[rows] = np.fmax(freq[a[rows]], freq[b[rows]])
+        return out
 
 
 MIN_LEVEL_OBSERVATIONS = 5  # a level seen fewer times among matches and random pairs carries no weight
@@ -320,7 +326,8 @@ def _bayes_factor_chunk(weights, m_probs, levels: dict[str, np.ndarray], freqs: 
         for key, (comparison, _, level) in TF_LEVELS.items():
             if comparison == name:
                 tf = freqs.of_pairs(key, a, b, column == level)
-                weight = np.where(np.isnan(tf), weight, _tf_weight(m_probs[name][level], tf))
+                agreed = ~np.isnan(tf)
+                weight[agreed] = _tf_weight(m_probs[name][level], tf[agreed])
         total += np.where(known, weight, 0.0)
     parts = {n: freqs.of_pairs(n, a, b, levels[n] == TF_LEVELS[n][2]) for n in FULL_NAME}
     full_tf = freqs.of_pairs("full_name", a, b, np.logical_and.reduce([~np.isnan(t) for t in parts.values()]))

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import distinct, isin, release_unused_memory
+from cdp_pipeline.frames import distinct, factorized, isin, release_unused_memory
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
 from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible, names_both_ways
@@ -157,7 +157,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
                                                    names(canon_values, modal_canon[check]), records["first_fold"])
         compatible[check] |= _swaps_a_holders_name(records, rec, ident, check)
     subgroup = np.where(compatible, -1, canon)
-    _, member_of = np.unique(ident.astype(np.int64) * (len(canon_values) + 1) + subgroup + 1, return_inverse=True)
+    _, member_of = factorized(ident.astype(np.int64) * (len(canon_values) + 1) + subgroup + 1)
     anchor = np.full(member_of.max() + 1 if len(member_of) else 0, np.iinfo(np.int64).max)
     np.minimum.at(anchor, member_of, rec)
     a, b, rank = anchor[member_of], rec, RULE_RANK_OF_KIND[kind]
