@@ -39,7 +39,7 @@ def generation_of(person_ids: pd.Series) -> pd.Series:
 
 
 def new_person_ids(smallest_keys: pd.Series, generation: int) -> pd.Series:
-    digests = [hashlib.sha1(key.encode("utf-8")).hexdigest()[:12] for key in smallest_keys.astype(str)]
+    digests = [hashlib.sha1(key.encode("utf-8")).hexdigest()[:12] for key in smallest_keys.astype(str).tolist()]
     return ("p" + f"{generation:04d}" + "-" + pd.Series(digests, index=smallest_keys.index, dtype="string"))
 
 

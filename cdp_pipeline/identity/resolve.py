@@ -227,20 +227,39 @@ def _probabilistic_links(features: fs.RecordFeatures, det, det_labels, settings:
     return links, diagnostics
 
 
-def _conflicting_clusters(records: pd.DataFrame, labels: np.ndarray, max_first_names: int) -> np.ndarray:
-    """Cluster labels holding two dates of birth or too many distinct first names."""
-    facts = pd.DataFrame({"cluster": labels, "dob": records["dob"].to_numpy(),
-                          "first": records["first_canon"].to_numpy()})
-    stats = facts.groupby("cluster").agg(dobs=("dob", "nunique"), firsts=("first", "nunique"))
-    return stats.index[(stats["dobs"] > 1) | (stats["firsts"] > max_first_names)].to_numpy()
+@dataclass(frozen=True)
+class _HardFacts:
+    """Per record, its birth date and first name as integer codes (-1: missing), made once per
+    pass: clusters are checked against them after every round of dropped links."""
+
+    dob: np.ndarray
+    first: np.ndarray
+
+    @classmethod
+    def of(cls, records: pd.DataFrame) -> "_HardFacts":
+        return cls(pd.factorize(records["dob"])[0], pd.factorize(records["first_canon"])[0])
+
+    def conflicting_clusters(self, labels: np.ndarray, max_first_names: int) -> np.ndarray:
+        """Cluster labels holding two dates of birth or too many distinct first names."""
+        clusters = int(labels.max()) + 1 if len(labels) else 0
+
+        def distinct_per_cluster(codes: np.ndarray) -> np.ndarray:
+            known = codes >= 0
+            width = np.int64(codes.max() + 1) if known.any() else np.int64(1)
+            held = distinct(labels[known].astype(np.int64) * width + codes[known])
+            return np.bincount(held // width, minlength=clusters)
+
+        return np.flatnonzero((distinct_per_cluster(self.dob) > 1)
+                              | (distinct_per_cluster(self.first) > max_first_names))
 
 
 def _cluster(records, links, settings: ResolutionSettings):
     """Components, then weakest probabilistic links dropped from clusters with conflicting facts."""
     n = len(records)
+    facts = _HardFacts.of(records)
     a, b = links["a"].to_numpy(), links["b"].to_numpy()
     labels = cl.connected_components(n, a, b)
-    conflicts = _conflicting_clusters(records, labels, settings.max_first_names)
+    conflicts = facts.conflicting_clusters(labels, settings.max_first_names)
     dropped = 0
     for floor in (settings.strict_threshold, np.inf):
         if not len(conflicts):
@@ -251,24 +270,27 @@ def _cluster(records, links, settings: ResolutionSettings):
         links = links[~weak].reset_index(drop=True)
         a, b = links["a"].to_numpy(), links["b"].to_numpy()
         labels = cl.connected_components(n, a, b)
-        conflicts = _conflicting_clusters(records, labels, settings.max_first_names)
+        conflicts = facts.conflicting_clusters(labels, settings.max_first_names)
     return labels, links, {"links_dropped_for_conflicts": dropped, "flagged_conflicting_clusters": int(len(conflicts))}, conflicts
+
+
+def _keys_at(record_keys: pd.Series, positions: pd.Series) -> pd.Series:
+    """The keys at these row positions, taken as Arrow text: no Python string per link."""
+    return pd.Series(record_keys.array.take(positions.to_numpy())).astype("str")
 
 
 def _record_rules(n: int, links: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per record: the strongest rule among its links and the confidence that goes with it."""
-    ends = pd.DataFrame({
-        "rec": np.concatenate([links["a"].to_numpy(), links["b"].to_numpy()]),
-        "rule": np.concatenate([links["rule"].to_numpy(), links["rule"].to_numpy()]),
-        "weight": np.concatenate([links["weight"].to_numpy(), links["weight"].to_numpy()]),
-    })
-    ends["order"] = ends["rule"].map({r: i for i, r in enumerate(RULE_ORDER)})
-    best = ends.sort_values(["rec", "order", "weight"], ascending=[True, True, False]).drop_duplicates("rec")
-    rule = np.full(n, "singleton", dtype=object)
+    rank = pd.Index(RULE_ORDER).get_indexer(links["rule"])
+    ends = np.concatenate([links["a"].to_numpy(), links["b"].to_numpy()])
+    rank, weight = np.concatenate([rank, rank]), np.concatenate([links["weight"].to_numpy()] * 2)
+    best_rank = np.full(n, RULE_ORDER.index("singleton"))
     confidence = np.ones(n)
-    rule[best["rec"].to_numpy()] = best["rule"].to_numpy()
-    confidence[best["rec"].to_numpy()] = best["weight"].to_numpy()
-    return rule, confidence
+    if len(ends):
+        order = np.lexsort((-weight, rank, ends))  # by record, strongest rule, highest weight
+        best = order[np.r_[True, ends[order][1:] != ends[order][:-1]]]
+        best_rank[ends[best]], confidence[ends[best]] = rank[best], weight[best]
+    return np.asarray(RULE_ORDER, dtype=object)[best_rank], confidence
 
 
 def erased_clusters(emails: pd.DataFrame, labels: np.ndarray, erased_email_hashes) -> np.ndarray:
@@ -433,8 +455,8 @@ def _identify(records: pd.DataFrame, emails: pd.DataFrame, system_keys: pd.DataF
         "conflict_flagged": np.isin(labels, clustered.conflicts),
     })
     links_out = pd.DataFrame({
-        "record_key_a": records["record_key"].to_numpy()[links["a"].to_numpy()],
-        "record_key_b": records["record_key"].to_numpy()[links["b"].to_numpy()],
+        "record_key_a": _keys_at(records["record_key"], links["a"]),
+        "record_key_b": _keys_at(records["record_key"], links["b"]),
         "rule": links["rule"].to_numpy(), "weight": links["weight"].to_numpy(),
     })
     return IdentityResolution(identity_map=identity_map, records=records, record_emails=emails,
