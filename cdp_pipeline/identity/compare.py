@@ -70,7 +70,7 @@ def _first_token(folded: pd.Series) -> pd.Series:
 def prepare_features(records: pd.DataFrame) -> dict[str, Coded | np.ndarray]:
     """Per-record codes every comparison reads; computed once, reused for all pairs."""
     first = _first_token(records["first_fold"])
-    letters = records["email_local"].str.replace(r"[^a-z]+", "", regex=True)
+    letters = records["local_letters"]
     dob = records["dob"]
     first_coded = Coded.of(first)
     head, tail = beside_surname(letters, records["last_fold"])

@@ -67,12 +67,14 @@ FEATURE_COLUMNS = ("first_fold", "first_canon", "last_fold", "last_latin", "emai
 def comparison_columns(records: pd.DataFrame) -> pd.DataFrame:
     """The records' ``FEATURE_COLUMNS`` (those they hold) and the columns derived from them
     (surname as spelt in Latin letters without spaces, full name as written and the other way
-    round, email local part, its number, domain, free provider, company, birth date as text)."""
+    round, email local part, its number and its letters, domain, free provider, company, birth
+    date as text)."""
     out = records[[column for column in FEATURE_COLUMNS if column in records]]
     out["surname_key"] = nz.without_spaces(out["last_latin"])
     out["name_written"], out["name_reversed"] = names_both_ways(out["first_fold"], out["last_fold"])
     out["email_local"], out["email_domain"] = nz.split_address(out["email_norm"])
     out["local_number"] = out["email_local"].str.replace(r"[^0-9]+", "", regex=True).replace("", None)
+    out["local_letters"] = out["email_local"].str.replace(r"[^a-z]+", "", regex=True)
     labels = nz.company_label(out["email_domain"])
     out["email_free"] = nz.is_free_provider(out["email_domain"], labels)
     out["company_label"] = labels.where(~out["email_free"])
@@ -135,7 +137,7 @@ def blocking_keys(records: pd.DataFrame) -> dict[str, pd.Series]:
     twin holding the letter-by-letter spelling of those records, and the records whose own key is
     one of those spellings.
     """
-    letters = records["email_local"].str.replace(r"[^a-z]+", "", regex=True)
+    letters = records["local_letters"]
     company = records["email_domain"].where(~records["email_free"])
     keys = {
         "email_local": letters.where(letters.str.len() >= 5),
