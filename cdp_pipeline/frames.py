@@ -69,6 +69,15 @@ def distinct_in_place(values: np.ndarray) -> np.ndarray:
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
+def distinct_per_key(keys: np.ndarray, items: np.ndarray, n_keys: int) -> np.ndarray:
+    """Per key (0 .. ``n_keys`` - 1), how many distinct items it holds; a negative item is
+    missing and not counted. Each (key, item) pair as one number, made distinct by sorting."""
+    known = items >= 0
+    width = np.int64(items.max(initial=0)) + 1
+    held = distinct(keys[known].astype(np.int64) * width + items[known])
+    return np.bincount(held // width, minlength=n_keys)
+
+
 def factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct values, each value's position among them), by hashing: for work done once per
     distinct value and gathered back, where their order does not matter. ``np.unique`` with

@@ -3,7 +3,16 @@
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import PARALLEL_SORT_VALUES, distinct, distinct_in_place, extract, factorized, isin, lookup
+from cdp_pipeline.frames import (
+    PARALLEL_SORT_VALUES,
+    distinct,
+    distinct_in_place,
+    distinct_per_key,
+    extract,
+    factorized,
+    isin,
+    lookup,
+)
 
 
 def test_isin_answers_as_pandas_does_with_missing_values_on_either_side():
@@ -70,6 +79,13 @@ def test_distinct_of_an_array_large_enough_to_sort_in_halves_is_still_sorted_and
     expected = np.unique(values)
     assert np.array_equal(distinct(values), expected)
     assert np.array_equal(distinct_in_place(values), expected)
+
+
+def test_distinct_per_key_counts_each_item_once_and_skips_missing_ones():
+    keys = np.array([0, 0, 0, 2, 2, 1, 2])
+    items = np.array([5, 5, 9, -1, 3, -1, 3])
+    assert distinct_per_key(keys, items, 4).tolist() == [2, 0, 1, 0]
+    assert distinct_per_key(keys[:0], items[:0], 2).tolist() == [0, 0]
 
 
 def test_factorized_gives_each_value_its_distinct_value_back():

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from cdp_pipeline.frames import distinct, factorized, isin, release_unused_memory
+from cdp_pipeline.frames import distinct, distinct_per_key, factorized, isin, release_unused_memory
 from cdp_pipeline.identity import clusters as cl
 from cdp_pipeline.identity import probabilistic as fs
 from cdp_pipeline.identity.compare import colleague_namesakes, first_names_compatible, names_both_ways
@@ -126,9 +126,7 @@ def deterministic_links(records: pd.DataFrame, identifiers: pd.DataFrame, max_pe
 
     # An identifier held by more than ``max_persons`` distinct names is shared: it links nobody.
     named = canon >= 0
-    names = np.int64(name_of_record.max() + 1)
-    held = distinct(ident[named].astype(np.int64) * names + name_of_record[rec][named])
-    holders = np.bincount(held // names, minlength=n_ident)
+    holders = distinct_per_key(ident[named], name_of_record[rec][named], n_ident)
     guarded = (holders > max_persons) & ~system
     kept = ~guarded[ident]
     rec, kind, ident, canon, fold = rec[kept], kind[kept], ident[kept], canon[kept], fold[kept]
@@ -242,15 +240,8 @@ class _HardFacts:
     def conflicting_clusters(self, labels: np.ndarray, max_first_names: int) -> np.ndarray:
         """Cluster labels holding two dates of birth or too many distinct first names."""
         clusters = int(labels.max()) + 1 if len(labels) else 0
-
-        def distinct_per_cluster(codes: np.ndarray) -> np.ndarray:
-            known = codes >= 0
-            width = np.int64(codes.max() + 1) if known.any() else np.int64(1)
-            held = distinct(labels[known].astype(np.int64) * width + codes[known])
-            return np.bincount(held // width, minlength=clusters)
-
-        return np.flatnonzero((distinct_per_cluster(self.dob) > 1)
-                              | (distinct_per_cluster(self.first) > max_first_names))
+        return np.flatnonzero((distinct_per_key(labels, self.dob, clusters) > 1)
+                              | (distinct_per_key(labels, self.first, clusters) > max_first_names))
 
 
 def _cluster(records, links, settings: ResolutionSettings):

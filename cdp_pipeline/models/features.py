@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
-from cdp_pipeline.frames import distinct, extract
+from cdp_pipeline.frames import distinct, distinct_per_key, extract
 from cdp_pipeline.models.human_engagement import (
     CLICK,
     DELIVERED,
@@ -307,10 +307,7 @@ class _Aggregator:
         return -min_per_key(person, -ages, self.n)
 
     def distinct(self, person: np.ndarray, items: np.ndarray) -> np.ndarray:
-        keep = items >= 0
-        width = int(items.max(initial=0)) + 1
-        pairs = distinct(person[keep].astype(np.int64) * width + items[keep])
-        return self.count(pairs // width)
+        return distinct_per_key(person, items, self.n).astype(float)
 
 
 def _email_features(data: EngagementData, agg: _Aggregator, rules: MachineRules) -> dict:

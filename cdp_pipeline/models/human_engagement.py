@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from cdp_pipeline.extracts import EMAIL_EVENT_TYPES
-from cdp_pipeline.frames import distinct
+from cdp_pipeline.frames import distinct_per_key
 
 HUMAN_RESPONSE_TYPES = ("OPEN", "CLICK")
 
@@ -197,10 +197,7 @@ def machine_reason_codes(
     first_click = min_per_key(email, np.where(is_click, t, np.nan), n_emails)
     with np.errstate(invalid="ignore"):
         in_burst = is_click & ((t - first_click[email]) <= rules.burst_seconds * 1e6)
-    counted = in_burst & (link >= 0)
-    width = int(link.max(initial=0)) + 1
-    pairs = distinct(email[counted] * width + link[counted])
-    burst_links = np.bincount(pairs // width, minlength=n_emails)
+    burst_links = distinct_per_key(email[in_burst], link[in_burst], n_emails)
     link_burst = in_burst & (burst_links[email] >= 2)
 
     conditions = [
